@@ -1,0 +1,1 @@
+"""Privacy kit: what every Privacy Suite service shares. No business rules live here."""

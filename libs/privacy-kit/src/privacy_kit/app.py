@@ -1,0 +1,168 @@
+"""`create_app(settings, ...)`: one FastAPI app per service, with everything opened in lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from privacy_kit import telemetry
+from privacy_kit.auth import TokenVerifier
+from privacy_kit.consumer import EventConsumer, Subscription
+from privacy_kit.db import create_pool, migrate
+from privacy_kit.errors import install_error_handlers
+from privacy_kit.kafka import ensure_topics
+from privacy_kit.outbox import OutboxRelay
+from privacy_kit.provider import (
+    PrivacyProvider,
+    internal_router,
+    privacy_subscriptions,
+    publish_inventory,
+)
+from privacy_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+class RequestIdMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        request.state.request_id = request_id
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    provider: PrivacyProvider | None = None,
+    subscriptions: Sequence[Subscription] = (),
+    migrations: Path | None = None,
+    health: HealthCheck | None = None,
+    on_start: Sequence[Hook] = (),
+) -> FastAPI:
+    """Build a service. Nothing connects until the lifespan runs."""
+    all_subscriptions = _merge(
+        [*(privacy_subscriptions(provider, settings.service_name) if provider else []),
+         *subscriptions]
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        telemetry.setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+        if settings.migrate_on_start and migrations is not None:
+            await migrate(settings.database_url, migrations, namespace=settings.service_name)
+        pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        app.state.pool = pool
+        app.state.relay = None
+        app.state.consumer = None
+        try:
+            if settings.kafka_enabled:
+                try:
+                    await ensure_topics(settings)
+                except Exception as exc:  # the outbox keeps events until the broker is back
+                    log.warning("could not ensure topics yet: %s", exc)
+                if settings.relay_enabled:
+                    app.state.relay = OutboxRelay(settings, pool)
+                    await app.state.relay.start()
+                if settings.consumers_enabled and all_subscriptions:
+                    app.state.consumer = EventConsumer(settings, pool, all_subscriptions)
+                    await app.state.consumer.start()
+            if provider is not None:
+                async with pool.acquire() as conn, conn.transaction():
+                    await publish_inventory(conn, provider, settings.service_name)
+            for hook in on_start:
+                await hook(app)
+            yield
+        finally:
+            for part in (app.state.consumer, app.state.relay):
+                if part is not None:
+                    await part.stop()
+            await pool.close()
+            telemetry.shutdown_tracing()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.provider = provider
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(_health_router(settings, health))
+    if provider is not None:
+        app.include_router(internal_router(provider))
+    for router in routers:
+        app.include_router(router)
+    telemetry.instrument_app(app)
+    return app
+
+
+def _merge(subscriptions: list[Subscription]) -> list[Subscription]:
+    merged: dict[str, Subscription] = {}
+    for sub in subscriptions:
+        target = merged.setdefault(sub.topic, Subscription(sub.topic))
+        target.handlers.update(sub.handlers)
+    return list(merged.values())
+
+
+def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Can this service serve?")
+    async def healthz(request: Request) -> JSONResponse:
+        body: dict[str, Any] = {"service": settings.service_name, "status": "ok"}
+        try:
+            async with request.app.state.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+                body["database"] = "ok"
+                body["outbox_backlog"] = int(
+                    await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+                )
+                body["dead_letters"] = int(await conn.fetchval("SELECT count(*) FROM dead_letter"))
+                if extra is not None:
+                    body.update(await extra(conn))
+        except Exception as exc:
+            body.update(status="unavailable", database=f"unreachable: {type(exc).__name__}")
+            return JSONResponse(body, 503)
+        relay = request.app.state.relay
+        consumer = request.app.state.consumer
+        body["relay"] = {"running": relay is not None, "last_error": relay.last_error if relay else None}
+        body["consumer"] = {
+            "running": consumer is not None,
+            "assigned": bool(consumer and consumer.assigned.is_set()),
+            "last_error": consumer.last_error if consumer else None,
+        }
+        return JSONResponse(body, 200)
+
+    return router
+
+
+async def db_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """One pooled connection per request; the view owns the transaction."""
+    async with request.app.state.pool.acquire() as conn:
+        yield conn
+
+
+DbConn = Annotated[asyncpg.Connection, Depends(db_conn)]
+
+
+def settings_of(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings

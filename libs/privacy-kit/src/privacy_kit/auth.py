@@ -1,0 +1,163 @@
+"""Token verification (HS256 in development, RS256 against a JWKS in production) and access rules."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from privacy_kit.errors import ApiError
+from privacy_kit.settings import ServiceSettings
+
+ROLES = ("participant", "beheerder", "dpo", "operator")
+STAFF = frozenset({"dpo", "operator"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: `sub` is the person's pseudonymous id, `tenant` absent for staff."""
+
+    sub: str
+    tenant: str | None
+    roles: frozenset[str]
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwt_algorithm == "RS256" else None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+            else:
+                key = self.settings.jwt_secret
+            options = {"require": ["sub", "exp"]}
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[self.settings.jwt_algorithm],
+                audience=self.settings.jwt_audience or None,
+                issuer=self.settings.jwt_issuer or None,
+                options=options,  # type: ignore[arg-type]
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise unauthorized("token_expired", "Your token has expired; sign in again.") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise unauthorized("invalid_token", "The token's signature is not valid.") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        tenant = claims.get("tenant")
+        return Principal(sub=str(claims["sub"]), tenant=str(tenant) if tenant else None,
+                         roles=frozenset(str(r) for r in roles))
+
+
+def unauthorized(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def mint_token(
+    secret: str,
+    *,
+    role: str | list[str],
+    tenant: str | None = None,
+    sub: str | None = None,
+    ttl_s: int = 8 * 3600,
+    now: float | None = None,
+) -> str:
+    """A development token (HS256). Production tokens come from the OIDC issuer."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "sub": sub or str(uuid.uuid4()),
+        "roles": [role] if isinstance(role, str) else role,
+        "iat": issued,
+        "exp": issued + ttl_s,
+    }
+    if tenant:
+        claims["tenant"] = tenant
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise unauthorized("missing_token", "Sign in first: send 'Authorization: Bearer <token>'.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("invalid_token", "Use 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def current_principal(request: Request) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(bearer_token(request))
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """Dependency: the caller holds at least one of `roles`."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(*roles):
+            raise forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+        return principal
+
+    return check
+
+
+def check_tenant(principal: Principal, tenant_id: str) -> None:
+    """Staff see every tenant; everyone else only their own."""
+    if principal.is_staff:
+        return
+    if principal.tenant != tenant_id:
+        raise forbidden("This belongs to another organisation.")
+
+
+def check_subject(principal: Principal, subject_id: str) -> None:
+    """A participant reaches only their own data; staff reach everyone's."""
+    if principal.is_staff or principal.sub == subject_id:
+        return
+    raise forbidden("You can only reach your own data.")
+
+
+def tenant_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
+    """Dependency for routes with a `{tenant_id}` path parameter."""
+    check_tenant(principal, tenant_id)
+    return principal
+
+
+def subject_access(subject_id: str, principal: CurrentPrincipal) -> Principal:
+    """Dependency for routes with a `{subject_id}` path parameter."""
+    check_subject(principal, subject_id)
+    return principal
+
+
+TenantPrincipal = Annotated[Principal, Depends(tenant_access)]
+SubjectPrincipal = Annotated[Principal, Depends(subject_access)]

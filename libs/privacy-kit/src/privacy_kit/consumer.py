@@ -1,0 +1,176 @@
+"""The idempotent consumer: effect and event id in one transaction, then the offset."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from opentelemetry import propagate, trace
+from pydantic import ValidationError
+
+from privacy_kit.events import Envelope, dlq
+from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("privacy_kit.consumer")
+
+Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """Handlers of one topic family, by event type. Other event types are passed over."""
+
+    topic: str
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+
+class EventConsumer:
+    """Consumes the subscribed topics in the service's consumer group."""
+
+    def __init__(
+        self, settings: ServiceSettings, pool: asyncpg.Pool, subscriptions: list[Subscription]
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.name = settings.service_name
+        self.by_topic = {topic_name(settings, s.topic): s for s in subscriptions}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+
+    async def _connect(self) -> AIOKafkaConsumer:
+        backoff = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self.by_topic,
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=self.settings.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                metadata_max_age_ms=5000,
+                request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 40000),
+            )
+            try:
+                await consumer.start()
+                return consumer
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("consumer %s cannot connect yet: %s", self.name, self.last_error)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run(self) -> None:
+        self._consumer = consumer = await self._connect()
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=100)
+            if consumer.assignment():
+                self.assigned.set()
+            for tp, records in batches.items():
+                for record in records:
+                    await self.handle_record(record)
+                    await consumer.commit({tp: record.offset + 1})
+
+    async def handle_record(self, record: ConsumerRecord) -> None:
+        """Handle one record with bounded retries; after the last failure it is dead-lettered."""
+        subscription = self.by_topic[record.topic]
+        try:
+            event = Envelope.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(record, None, f"not a valid event envelope: {exc}")
+            return
+        handler = subscription.handlers.get(event.type)
+        if handler is None:
+            return
+        carrier = {k: v.decode() for k, v in record.headers or () if isinstance(v, bytes)}
+        context = propagate.extract(carrier)
+        attempts = self.settings.consumer_max_retries + 1
+        for attempt in range(attempts):
+            try:
+                with tracer.start_as_current_span(
+                    f"{record.topic} process",
+                    context=context,
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": record.topic,
+                        "messaging.message.id": str(event.id),
+                        "messaging.consumer.group.name": self.settings.group_id,
+                        "privacy.event_type": event.type,
+                    },
+                ):
+                    await self._apply(handler, event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s failed on %s %s (attempt %d/%d): %s",
+                    self.name, event.type, event.id, attempt + 1, attempts, exc,
+                )
+                if attempt + 1 == attempts:
+                    await self._dead_letter(record, event, f"{type(exc).__name__}: {exc}")
+                    return
+                await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2**attempt)
+
+    async def _apply(self, handler: Handler, event: Envelope) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            first_time = await conn.fetchval(
+                """INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)
+                   ON CONFLICT DO NOTHING RETURNING true""",
+                self.name,
+                event.id,
+            )
+            if first_time:
+                await handler(conn, event)
+
+    async def _dead_letter(self, record: ConsumerRecord, event: Envelope | None, error: str) -> None:
+        log.error("dead-lettering %s from %s: %s", event.id if event else "?", record.topic, error)
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO dead_letter (consumer, topic, event_id, event_type, error, payload)
+                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                self.name,
+                record.topic,
+                str(event.id) if event else None,
+                event.type if event else None,
+                error[:2000],
+                record.value,
+            )
+        producer = new_producer(self.settings)
+        try:
+            await producer.start()
+            headers = [*(record.headers or ()), ("dlq.error", error[:500].encode())]
+            await producer.send_and_wait(
+                dlq(record.topic), value=record.value, key=record.key, headers=headers
+            )
+        except Exception as exc:  # the row above keeps it visible; the DLQ copy is a courtesy
+            log.error("could not write %s to the dead-letter topic: %s", record.topic, exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+

@@ -1,0 +1,174 @@
+"""Pytest plugin: real PostgreSQL and a real Kafka-protocol broker, started once per session.
+
+Each test gets a fresh database and a unique topic prefix, so tests cannot see each other's
+rows or events. Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use servers of your own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+
+from privacy_kit.auth import mint_token
+from privacy_kit.events import Envelope
+from privacy_kit.infra import (
+    Tansu,
+    create_database,
+    drop_database,
+    start_embedded_postgres,
+    with_database,
+)
+from privacy_kit.settings import DEV_SECRET
+
+T = TypeVar("T")
+
+
+@dataclass
+class Suite:
+    """What a test needs to build services on the session's infrastructure."""
+
+    admin_dsn: str
+    kafka_bootstrap: str
+    topic_prefix: str
+    _databases: list[str] = field(default_factory=list)
+
+    async def new_database(self, label: str = "db") -> str:
+        name = f"t_{label.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
+        self._databases.append(name)
+        return await create_database(self.admin_dsn, name)
+
+    def topic(self, family: str) -> str:
+        return f"{self.topic_prefix}{family}"
+
+    def env(self, database_url: str, service_name: str) -> dict[str, Any]:
+        """Keyword arguments for any service's settings class."""
+        return {
+            "service_name": service_name,
+            "environment": "test",
+            "database_url": database_url,
+            "kafka_bootstrap_servers": self.kafka_bootstrap,
+            "topic_prefix": self.topic_prefix,
+            "topic_partitions": 1,
+            "migrate_on_start": True,
+            "relay_poll_interval_s": 0.2,
+            "consumer_retry_backoff_s": 0.05,
+            "jwt_secret": DEV_SECRET,
+        }
+
+
+def token(role: str | list[str], *, tenant: str | None = None, sub: str | None = None,
+          ttl_s: int = 3600) -> str:
+    return mint_token(DEV_SECRET, role=role, tenant=tenant, sub=sub, ttl_s=ttl_s)
+
+
+def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+
+
+@asynccontextmanager
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan (pools, relay, consumers) and talk HTTP to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def wait_for(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Poll until `probe` returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+async def read_events(
+    bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 20.0,
+    match: Callable[[Envelope], bool] | None = None,
+) -> list[Envelope]:
+    """Read a topic from its beginning without a consumer group (no rebalance wait)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                metadata_max_age_ms=500)
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while partitions is None and time.monotonic() < deadline:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions is None:
+                await asyncio.sleep(0.1)
+        if partitions is None:
+            raise AssertionError(f"topic {topic} never appeared")
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        while len(found) < expect and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    event = Envelope.model_validate_json(record.value or b"")
+                    if match is None or match(event):
+                        found.append(event)
+    finally:
+        await consumer.stop()
+    return found
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_dsn() -> Iterator[str]:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    # Unix socket paths are short: keep the data directory near the root.
+    data_dir = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
+    server, dsn = start_embedded_postgres(data_dir)
+    yield dsn
+    del server
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    broker = Tansu(log_file=tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest_asyncio.fixture
+async def suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
+    s = Suite(postgres_admin_dsn, kafka_bootstrap, f"t{uuid.uuid4().hex[:8]}.")
+    yield s
+    for name in s._databases:
+        await drop_database(s.admin_dsn, name)
+
+
+__all__ = [
+    "Suite", "app_client", "auth", "read_events", "token", "wait_for", "with_database",
+]

@@ -1,0 +1,38 @@
+"""Forward-only migrations under an advisory lock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+
+from privacy_kit.db import migrate
+from privacy_kit.testing import Suite
+
+
+async def test_two_runners_at_once_apply_each_file_exactly_once(suite: Suite, tmp_path: Path) -> None:
+    migrations = tmp_path / "svc"
+    migrations.mkdir()
+    # Not idempotent on purpose: a second application would fail or insert a second row.
+    (migrations / "0001_create.sql").write_text(
+        "CREATE TABLE applied (what text); INSERT INTO applied VALUES ('0001');"
+        "SELECT pg_sleep(0.3);"
+    )
+    (migrations / "0002_more.sql").write_text("INSERT INTO applied VALUES ('0002');")
+    dsn = await suite.new_database("migrate")
+
+    first, second = await asyncio.gather(migrate(dsn, migrations), migrate(dsn, migrations))
+
+    assert sorted(first + second) == sorted(
+        ["migrations/0001_kit.sql", "svc/0001_create.sql", "svc/0002_more.sql"]
+    )
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert [r["what"] for r in await conn.fetch("SELECT what FROM applied ORDER BY what")] == [
+            "0001", "0002",
+        ]
+        assert await conn.fetchval("SELECT count(*) FROM schema_migration") == 3
+    finally:
+        await conn.close()
+    assert await migrate(dsn, migrations) == []
