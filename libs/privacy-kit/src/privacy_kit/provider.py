@@ -77,6 +77,14 @@ class PrivacyProvider(ABC):
         """Resume processing after a restriction."""
 
 
+async def scrub_sent_events(conn: asyncpg.Connection, subject_id: str) -> int:
+    """Forget the subject's already-published events, so no table still names them."""
+    status = await conn.execute(
+        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND envelope->>'subject_id' = $1", subject_id
+    )
+    return int(status.split()[-1])
+
+
 def inventory_event(provider: PrivacyProvider, source: str) -> Envelope:
     categories = [asdict(c) for c in provider.inventory()]
     return Envelope(
@@ -98,6 +106,8 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
             return
         scope = ErasureScope.model_validate(event.data["scope"])
         counts = await provider.erase(conn, scope)
+        if scope.kind == "subject" and scope.subject_id:
+            await scrub_sent_events(conn, scope.subject_id)
         await emit(
             conn,
             Topic.ERASURE,
@@ -105,7 +115,6 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
                 type=ERASURE_COMPLETED,
                 source=source,
                 tenant_id=event.tenant_id,
-                subject_id=event.subject_id,
                 correlation_id=event.correlation_id or str(event.id),
                 data={
                     "job_id": event.data["job_id"],

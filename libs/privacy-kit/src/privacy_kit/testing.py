@@ -161,12 +161,25 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker.stop()
 
 
-@pytest_asyncio.fixture
-async def suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
-    s = Suite(postgres_admin_dsn, kafka_bootstrap, f"t{uuid.uuid4().hex[:8]}.")
+async def _suite(admin_dsn: str, bootstrap: str) -> AsyncIterator[Suite]:
+    s = Suite(admin_dsn, bootstrap, f"t{uuid.uuid4().hex[:8]}.")
     yield s
     for name in s._databases:
         await drop_database(s.admin_dsn, name)
+
+
+@pytest_asyncio.fixture
+async def suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
+    """Fresh databases and topics for one test."""
+    async for s in _suite(postgres_admin_dsn, kafka_bootstrap):
+        yield s
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
+    """Databases and topics shared by one test module: start running apps once per module."""
+    async for s in _suite(postgres_admin_dsn, kafka_bootstrap):
+        yield s
 
 
 __all__ = [

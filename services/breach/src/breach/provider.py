@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+
+
+class BreachProvider(PrivacyProvider):
+    store = "breach"
+
+    def inventory(self) -> list[DataCategory]:
+        return [
+            DataCategory(
+                name="breach_affected_subjects",
+                fields=["subject_id", "tenant_id"],
+                purpose="Register breaches and notify affected organisations and people (O26-O28)",
+                legal_basis="legal obligation (GDPR Art. 33-34)",
+                retention_rule="until the person's erasure; per-tenant counts stay in the register",
+                recipients=["the affected client organisation", "Autoriteit Persoonsgegevens"],
+            ),
+            DataCategory(
+                name="breach_register",
+                fields=["title", "facts", "effects", "measures", "registered_by"],
+                purpose="Document every breach (GDPR Art. 33(5))",
+                legal_basis="legal obligation (GDPR Art. 33(5))",
+                retention_rule="kept as evidence for the supervisory authority",
+                recipients=["Autoriteit Persoonsgegevens", "auditors"],
+            ),
+        ]
+
+    async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+        rows = await conn.fetch(
+            """SELECT b.id, b.title, b.discovered_at, a.tenant_id
+               FROM breach_affected_subject a JOIN breach b ON b.id = a.breach_id
+               WHERE a.subject_id = $1""",
+            subject_id,
+        )
+        return {"breaches_affecting_you": [dict(r) for r in rows],
+                "purpose": self.inventory()[0].purpose, "source": "the platform's breach register"}
+
+    async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+        if scope.kind == "subject" and scope.subject_id:
+            status = await conn.execute(
+                "DELETE FROM breach_affected_subject WHERE subject_id = $1", scope.subject_id
+            )
+        elif scope.kind == "tenant" and scope.tenant_id:
+            status = await conn.execute(
+                "DELETE FROM breach_affected_subject WHERE tenant_id = $1"
+                " AND NOT (subject_id = ANY($2::text[]))",
+                scope.tenant_id, scope.held_subject_ids,
+            )
+        else:
+            return {}
+        return {"breach_affected_subjects": int(status.split()[-1])}
