@@ -1,0 +1,82 @@
+"""The route table: which public path goes to which service, and who may call it.
+
+One row per rule; the first row whose methods and path pattern match wins, so put specific
+rows before general ones. Add rows here when a service grows a new public resource.
+
+Each row: methods ("GET PUT" or "*"), a regular expression on the decoded path, the upstream
+(a store name, see settings.UPSTREAMS), the roles allowed (None = any signed-in caller) and
+`public=True` for routes that need no token at all. The gateway checks these coarse rules
+and the tenant/subject rules in access.py; every service checks its finer rules again with
+the same token, which the gateway forwards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+WRITES = "POST PUT PATCH DELETE"
+STAFF = frozenset({"dpo", "operator"})
+OPERATOR = frozenset({"operator"})
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: str
+    pattern: str
+    upstream: str
+    roles: frozenset[str] | None = None
+    public: bool = False
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _methods: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+        methods = ALL_METHODS if self.methods == "*" else frozenset(self.methods.upper().split())
+        if "GET" in methods:
+            methods |= {"HEAD"}
+        object.__setattr__(self, "_methods", methods)
+
+    def matches_path(self, path: str) -> bool:
+        return self._regex.search(path) is not None
+
+    def matches(self, method: str, path: str) -> bool:
+        return method.upper() in self._methods and self.matches_path(path)
+
+
+ROUTES: tuple[Route, ...] = (
+    # Public: anonymous visitors' cookie choices (O10), the purposes and policy texts a consent
+    # screen shows, and checking that a certificate is genuine.
+    Route("GET PUT POST", r"^/v1/cookie-choices(/|$)", "consent", public=True),
+    Route("GET", r"^/v1/(purposes|policies)(/|$)", "consent", public=True),
+    Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
+    # Training records.
+    Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
+    Route("*", r"^/v1/tenants(/|$)", "training-records"),
+    Route("*", r"^/v1/(trainings|certificates)(/|$)", "training-records"),
+    # Consent.
+    Route("*", r"^/v1/subjects/[^/]+/(consents|consent-|objections|opt-outs|receipts)",
+          "consent"),
+    Route(WRITES, r"^/v1/(purposes|policies|consent-records)(/|$)", "consent", roles=STAFF),
+    Route("GET", r"^/v1/consent-records(/|$)", "consent"),
+    # Retention and erasure.
+    Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
+               r"(/|$)", "retention", roles=STAFF),
+    # Breaches and subject requests.
+    Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
+    Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
+)
+
+
+def find_route(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> Route | None:
+    """The first row matching both method and path. Nothing under /internal is ever routed."""
+    if not path.startswith("/v1/"):
+        return None
+    return next((r for r in routes if r.matches(method, path)), None)
+
+
+def path_is_routed(path: str, routes: tuple[Route, ...] = ROUTES) -> bool:
+    """Some row knows this path, whatever the method (tells 405 from 404)."""
+    return path.startswith("/v1/") and any(r.matches_path(path) for r in routes)
