@@ -1,0 +1,89 @@
+"""Token verification: HS256 in development, RS256 against a JWKS URL in production."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
+
+from privacy_kit.auth import TokenVerifier, mint_token
+from privacy_kit.errors import ApiError
+from privacy_kit.settings import DEV_SECRET, ServiceSettings
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    server.shutdown()
+
+
+def _rs256(key: rsa.RSAPrivateKey, **claims: object) -> str:
+    now = int(time.time())
+    payload = {"sub": "p-1", "tenant": "t-1", "roles": ["participant"], "iat": now,
+               "exp": now + 60, "iss": "https://login.example", "aud": "privacy-suite", **claims}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_rs256_tokens_verify_against_the_jwks(rsa_key: rsa.RSAPrivateKey, jwks_url: str) -> None:
+    verifier = TokenVerifier(ServiceSettings(
+        environment="production", jwt_algorithm="RS256", jwks_url=jwks_url,
+        jwt_issuer="https://login.example", jwt_audience="privacy-suite"))
+    principal = verifier.verify(_rs256(rsa_key))
+    assert (principal.sub, principal.tenant, principal.roles) == ("p-1", "t-1", frozenset({"participant"}))
+
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(ApiError) as forged:
+        verifier.verify(_rs256(other_key))
+    assert forged.value.status_code == 401
+    with pytest.raises(ApiError) as wrong_audience:
+        verifier.verify(_rs256(rsa_key, aud="someone-else"))
+    assert wrong_audience.value.status_code == 401
+    # A development token (HS256) is not accepted where RS256 is configured.
+    with pytest.raises(ApiError):
+        verifier.verify(mint_token(DEV_SECRET, role="operator"))
+
+
+def test_hs256_rejects_expired_and_foreign_tokens() -> None:
+    verifier = TokenVerifier(ServiceSettings())
+    assert verifier.verify(mint_token(DEV_SECRET, role="dpo", sub="d")).roles == {"dpo"}
+    with pytest.raises(ApiError) as expired:
+        verifier.verify(mint_token(DEV_SECRET, role="dpo", now=time.time() - 7200, ttl_s=60))
+    assert expired.value.code == "token_expired"
+    with pytest.raises(ApiError) as forged:
+        verifier.verify(mint_token("another-secret", role="dpo"))
+    assert forged.value.code == "invalid_token"
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="development JWT secret"):
+        ServiceSettings(environment="production")
+    with pytest.raises(ValidationError, match="JWKS_URL"):
+        ServiceSettings(environment="production", jwt_algorithm="RS256")
