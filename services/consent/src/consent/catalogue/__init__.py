@@ -1,0 +1,1 @@
+"""Purposes and policy versions."""

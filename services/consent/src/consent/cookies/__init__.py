@@ -1,0 +1,1 @@
+"""Cookie choices of anonymous visitors and Google Consent Mode v2."""

@@ -1,0 +1,1 @@
+"""The append-only consent ledger, effective state, objections, receipts."""

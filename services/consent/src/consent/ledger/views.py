@@ -1,0 +1,168 @@
+"""Consents of one subject: the fixed routes of API.md plus history, proofs and objections."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from consent import events
+from consent.ledger import receipts, service
+from consent.ledger.models import (
+    ChainVerification,
+    ConsentChange,
+    ConsentRecordRead,
+    ConsentRecordWritten,
+    ObjectionChange,
+    ObjectionRead,
+    ParentalConsentCreate,
+    ParentalConsentRead,
+    Renewals,
+    SubjectConsents,
+)
+from consent.settings import Settings
+from privacy_kit.app import DbConn
+from privacy_kit.auth import CurrentPrincipal, Principal, SubjectPrincipal, require_roles
+from privacy_kit.errors import ApiError
+
+router = APIRouter(prefix="/v1", tags=["consents"])
+Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
+
+
+def gpc_signal(request: Request) -> bool:
+    """Global Privacy Control: `Sec-GPC: 1` (O12)."""
+    return request.headers.get("sec-gpc", "").strip() == "1"
+
+
+def service_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get("/subjects/{subject_id}/consents", summary="Effective consent per purpose")
+async def get_consents(
+    subject_id: str, request: Request, conn: DbConn, _: SubjectPrincipal
+) -> SubjectConsents:
+    return await service.effective_state(conn=conn, subject_id=subject_id, gpc=gpc_signal(request))
+
+
+@router.put("/subjects/{subject_id}/consents/{purpose}",
+            summary="Grant or withdraw one purpose: appends a record to the ledger")
+async def put_consent(
+    subject_id: str, purpose: str, body: ConsentChange, request: Request, conn: DbConn,
+    principal: CurrentPrincipal,
+) -> ConsentRecordWritten:
+    actor = service.acting_as(principal, subject_id)
+    async with conn.transaction():
+        record = await service.record_change(
+            conn=conn, subject_id=subject_id, purpose_id=purpose, change=body, actor=actor,
+            token_tenant=principal.tenant, gpc_signal=gpc_signal(request),
+            age_of_consent=service_settings(request).age_of_consent,
+        )
+        state = await service.effective_state(conn=conn, subject_id=subject_id)
+        effective = state.consents[purpose]
+        await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
+                                     granted=effective.granted, tenant_id=record.tenant_id)
+    return ConsentRecordWritten(**record.model_dump(), effective=effective)
+
+
+@router.get("/subjects/{subject_id}/consents/history",
+            summary="Every grant and withdrawal, oldest first")
+async def get_history(
+    subject_id: str, conn: DbConn, _: SubjectPrincipal,
+    purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
+) -> list[ConsentRecordRead]:
+    return await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose)
+
+
+@router.get("/subjects/{subject_id}/consents/verification",
+            summary="Recompute the subject's hash chain and report any break")
+async def verify(subject_id: str, conn: DbConn, _: SubjectPrincipal) -> ChainVerification:
+    return await service.verify_chain(conn=conn, subject_id=subject_id)
+
+
+@router.get("/subjects/{subject_id}/consents/records/{record_id}/receipt",
+            summary="A consent receipt (ISO/IEC 27560, Kantara) for one record")
+async def get_receipt(
+    subject_id: str, record_id: uuid.UUID, request: Request, conn: DbConn, _: SubjectPrincipal
+) -> dict[str, Any]:
+    return await receipts.receipt(conn=conn, settings=service_settings(request),
+                                  subject_id=subject_id, record_id=record_id)
+
+
+@router.get("/subjects/{subject_id}/marketing-objections",
+            summary="Objections to direct marketing, the active one without lifted_at")
+async def list_objections(
+    subject_id: str, conn: DbConn, _: SubjectPrincipal
+) -> list[ObjectionRead]:
+    return await service.objections(conn=conn, subject_id=subject_id)
+
+
+async def _announce_changes(
+    conn: Any, subject_id: str, before: SubjectConsents, after: SubjectConsents,
+    tenant_id: str | None,
+) -> None:
+    for purpose, state in after.consents.items():
+        old = before.consents.get(purpose)
+        if old is None or old.granted != state.granted:
+            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
+                                         granted=state.granted, tenant_id=tenant_id)
+
+
+@router.put("/subjects/{subject_id}/marketing-objection",
+            summary="Object to direct marketing (all, or some purposes); beats any grant")
+async def object_to_marketing(
+    subject_id: str, body: ObjectionChange, conn: DbConn, principal: CurrentPrincipal
+) -> ObjectionRead:
+    actor = service.acting_as(principal, subject_id)
+    async with conn.transaction():
+        before = await service.effective_state(conn=conn, subject_id=subject_id)
+        objection = await service.object_to_marketing(
+            conn=conn, subject_id=subject_id, purposes=body.purposes, actor=actor)
+        after = await service.effective_state(conn=conn, subject_id=subject_id)
+        await _announce_changes(conn, subject_id, before, after, principal.tenant)
+    return objection
+
+
+@router.delete("/subjects/{subject_id}/marketing-objection",
+               summary="Lift the objection; grants on record count again")
+async def lift_objection(
+    subject_id: str, conn: DbConn, principal: CurrentPrincipal
+) -> ObjectionRead:
+    actor = service.acting_as(principal, subject_id)
+    async with conn.transaction():
+        before = await service.effective_state(conn=conn, subject_id=subject_id)
+        objection = await service.lift_objection(conn=conn, subject_id=subject_id, actor=actor)
+        after = await service.effective_state(conn=conn, subject_id=subject_id)
+        await _announce_changes(conn, subject_id, before, after, principal.tenant)
+    return objection
+
+
+@router.post("/subjects/{subject_id}/parental-consents", status_code=201,
+             summary="Record verified parental consent for a person under 16 (dpo, operator)")
+async def add_parental_consent(
+    subject_id: str, body: ParentalConsentCreate, conn: DbConn, staff: Staff
+) -> ParentalConsentRead:
+    actor = service.acting_as(staff, subject_id)
+    if not actor.on_behalf:
+        raise ApiError(403, "forbidden", "Staff cannot verify parental consent for themselves.")
+    async with conn.transaction():
+        return await service.add_parental_consent(
+            conn=conn, subject_id=subject_id, body=body, actor=actor)
+
+
+@router.get("/subjects/{subject_id}/parental-consents", summary="Parental consents on record")
+async def list_parental_consents(
+    subject_id: str, conn: DbConn, _: SubjectPrincipal
+) -> list[ParentalConsentRead]:
+    return await service.parental_consents(conn=conn, subject_id=subject_id)
+
+
+@router.get("/consent-renewals",
+            summary="Who must be asked again after a material policy change (dpo, operator)")
+async def get_renewals(
+    conn: DbConn, _: Staff,
+    purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
+) -> Renewals:
+    return await service.renewals(conn=conn, purpose_id=purpose)

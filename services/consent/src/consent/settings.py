@@ -1,0 +1,17 @@
+"""Configuration of the consent service (environment variables, no prefix)."""
+
+from __future__ import annotations
+
+from privacy_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "consent"
+    # Named on every consent receipt (ISO/IEC 27560, Kantara): who is asking for consent.
+    controller_name: str = "Privacy Suite platform"
+    controller_contact: str = "privacy@example.org"
+    jurisdiction: str = "NL"
+    # Where a person withdraws: the settings page of the frontend, or this API.
+    withdrawal_url: str = "https://privacy.example.org/settings/consents"
+    # O6: below this age a grant needs a verified parental consent record.
+    age_of_consent: int = 16
