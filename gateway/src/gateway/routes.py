@@ -60,6 +60,8 @@ ROUTES: tuple[Route, ...] = (
           "consent"),
     Route(WRITES, r"^/v1/(purposes|policies|consent-records)(/|$)", "consent", roles=STAFF),
     Route("GET", r"^/v1/consent-records(/|$)", "consent"),
+    Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
+    Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
     Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
