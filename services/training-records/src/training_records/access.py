@@ -1,0 +1,119 @@
+"""Who may reach which person's records, and the access log of every read by someone else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import asyncpg
+from fastapi import Request
+
+from privacy_kit.auth import Principal, forbidden
+from privacy_kit.errors import ApiError
+
+
+def _same_uuid(claim: str | None, value: uuid.UUID) -> bool:
+    if not claim:
+        return False
+    try:
+        return uuid.UUID(claim) == value
+    except ValueError:
+        return False
+
+
+def check_tenant(principal: Principal, tenant_id: uuid.UUID) -> None:
+    """Staff see every tenant; everyone else only their own (O2)."""
+    if principal.is_staff:
+        return
+    if not _same_uuid(principal.tenant, tenant_id):
+        raise forbidden("This belongs to another organisation.")
+
+
+def is_self(principal: Principal, person_id: uuid.UUID) -> bool:
+    return _same_uuid(principal.sub, person_id)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How the caller reaches a person: as the person themself, their Beheerder, or staff."""
+
+    principal: Principal
+    as_self: bool
+    as_beheerder: bool
+
+    @property
+    def is_other(self) -> bool:
+        return not self.as_self
+
+
+def reach_person(
+    principal: Principal, tenant_id: uuid.UUID, person_id: uuid.UUID, *, beheerder: bool = True
+) -> Reader:
+    """A participant reaches only themself; a Beheerder their tenant's people; staff everyone."""
+    check_tenant(principal, tenant_id)
+    if is_self(principal, person_id):
+        return Reader(principal, as_self=True, as_beheerder=False)
+    if principal.is_staff:
+        return Reader(principal, as_self=False, as_beheerder=False)
+    if beheerder and principal.has("beheerder"):
+        return Reader(principal, as_self=False, as_beheerder=True)
+    raise forbidden("You can only reach your own records.")
+
+
+def require_staff_or_beheerder(principal: Principal, tenant_id: uuid.UUID) -> None:
+    check_tenant(principal, tenant_id)
+    if not (principal.is_staff or principal.has("beheerder")):
+        raise forbidden("This needs a Beheerder of this organisation or platform staff.")
+
+
+def route_of(request: Request) -> str:
+    """The route template, e.g. 'GET /v1/tenants/{tenant_id}/participants/{participant_id}'."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return f"{request.method} {path}"
+
+
+async def log_reads(
+    conn: asyncpg.Connection,
+    *,
+    principal: Principal,
+    request: Request,
+    tenant_id: uuid.UUID | None,
+    subject_ids: Iterable[uuid.UUID],
+    what: str,
+) -> None:
+    """Record that `principal` read `what` of each subject (O3, O19: the recipients)."""
+    rows = [
+        (sid, tenant_id, principal.sub, sorted(principal.roles), what, route_of(request))
+        for sid in subject_ids
+        if not is_self(principal, sid)
+    ]
+    if rows:
+        await conn.copy_records_to_table(
+            "access_log",
+            records=rows,
+            columns=["subject_id", "tenant_id", "actor_sub", "actor_roles", "what", "route"],
+        )
+
+
+def restricted_write() -> ApiError:
+    return ApiError(
+        409,
+        "restricted",
+        "This person's processing is restricted (GDPR art. 18): their records cannot be "
+        "changed until the restriction is lifted.",
+    )
+
+
+def restricted_read() -> ApiError:
+    return ApiError(
+        403,
+        "restricted",
+        "This person's processing is restricted (GDPR art. 18): only the fact of restriction "
+        "is shown to their organisation until it is lifted.",
+    )
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from privacy_kit.app import DbConn
+from privacy_kit.auth import CurrentPrincipal
+from training_records.access import not_found
+from training_records.certificates import pdf, service
+from training_records.certificates.models import CertificateList, CertificateVerification
+from training_records.reading import read_person
+
+router = APIRouter(tags=["certificates"])
+
+
+@router.get(
+    "/v1/tenants/{tenant_id}/participants/{participant_id}/certificates",
+    response_model=CertificateList,
+    summary="A participant's certificates (the person, their Beheerder, staff)",
+)
+async def list_certificates(
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
+    principal: CurrentPrincipal,
+) -> CertificateList:
+    await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
+                      participant_id=participant_id, what="certificates")
+    return CertificateList(participant_id=participant_id,
+                           items=await service.list_of(conn=conn, participant_id=participant_id))
+
+
+@router.get(
+    "/v1/tenants/{tenant_id}/participants/{participant_id}/certificates/{certificate_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}},
+                     "description": "The certificate, with its verification code"}},
+    summary="Download a certificate as PDF (the person, their Beheerder, staff)",
+)
+async def certificate_pdf(
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, certificate_id: uuid.UUID, conn: DbConn,
+    request: Request, principal: CurrentPrincipal,
+) -> Response:
+    person, _ = await read_person(conn, principal=principal, request=request,
+                                  tenant_id=tenant_id, participant_id=participant_id,
+                                  what="certificate")
+    certificate = await service.get(conn=conn, participant_id=participant_id,
+                                    certificate_id=certificate_id)
+    if certificate is None:
+        raise not_found("certificate")
+    verify_url = str(request.base_url).rstrip("/") + \
+        f"/v1/certificates/{certificate.verification_code}"
+    body = pdf.render(holder=person["name"], training=certificate.training,
+                      issued_at=certificate.issued_at, code=certificate.verification_code,
+                      verify_url=verify_url)
+    filename = f"certificate-{certificate.verification_code}.pdf"
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get(
+    "/v1/certificates/{code}", response_model=CertificateVerification,
+    summary="Verify a certificate by its code (public: no token needed)",
+    description="Answers whether the code belongs to a genuine certificate, for which training "
+    "and when it was issued. It never returns who holds it.",
+)
+async def verify_certificate(
+    conn: DbConn, code: str = Path(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$"),
+) -> CertificateVerification:
+    return await service.verify(conn=conn, code=code)

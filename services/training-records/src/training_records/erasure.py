@@ -1,0 +1,150 @@
+"""Erasure (O25, O16, O13): destroy a subject's or tenant's rows, keeping only anonymous
+per-training aggregates of results, and nothing of those who opted out of anonymised data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from privacy_kit.provider import ErasureScope
+
+ERASED_ACTOR = "erased"
+
+# Latest result per person and training, of people who did not opt out (O13), folded into
+# the anonymous benchmark. `{where}` selects the results about to be erased.
+_FOLD = """
+INSERT INTO training_benchmark AS b (training_id, participants, score_sum, passed, updated_at)
+SELECT training_id, count(*), sum(score), count(*) FILTER (WHERE passed), now()
+FROM (SELECT DISTINCT ON (participant_id, training_id) participant_id, training_id, score, passed
+      FROM result WHERE {where}
+      ORDER BY participant_id, training_id, recorded_at DESC, id) latest
+WHERE NOT EXISTS (SELECT 1 FROM anonymisation_opt_out o
+                  WHERE o.subject_id = latest.participant_id AND o.opted_out)
+GROUP BY training_id
+ON CONFLICT (training_id) DO UPDATE SET
+    participants = b.participants + EXCLUDED.participants,
+    score_sum = b.score_sum + EXCLUDED.score_sum,
+    passed = b.passed + EXCLUDED.passed,
+    updated_at = now()
+"""
+
+# Child tables of a person, in deletion order; each has the person in `participant_id`.
+_PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])
+
+
+async def erase(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+    if scope.kind == "subject":
+        return await erase_subject(conn, scope.subject_id)
+    if scope.kind == "tenant":
+        return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids))
+    return await erase_category(conn, scope)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    return [u for u in (_uuid(v) for v in values) if u is not None]
+
+
+async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dict[str, int]:
+    sid = _uuid(subject_id)
+    counts = dict.fromkeys((*_PERSON_TABLES, "person_rectification", "access_log", "person"), 0)
+    if sid is None:
+        return counts  # not an id of ours, so nothing of it is stored here
+    await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    for table in _PERSON_TABLES:
+        counts[table] = _count(await conn.execute(
+            f"DELETE FROM {table} WHERE participant_id = $1", sid))
+    counts["person_rectification"] = _count(await conn.execute(
+        "DELETE FROM person_rectification WHERE person_id = $1", sid))
+    counts["access_log"] = _count(await conn.execute(
+        "DELETE FROM access_log WHERE subject_id = $1", sid))
+    await conn.execute("DELETE FROM anonymisation_opt_out WHERE subject_id = $1", sid)
+    counts["person"] = _count(await conn.execute("DELETE FROM person WHERE id = $1", sid))
+    await _forget_actor(conn, str(sid))
+    return counts
+
+
+async def _forget_actor(conn: asyncpg.Connection, actor: str) -> None:
+    """Where the erased person acted on others' records (a Beheerder), keep the act, not them."""
+    await conn.execute(
+        "UPDATE assignment SET assigned_by = NULL WHERE assigned_by = $1", actor)
+    await conn.execute(
+        "UPDATE result SET recorded_by = $2 WHERE recorded_by = $1", actor, ERASED_ACTOR)
+    await conn.execute(
+        "UPDATE person_rectification SET changed_by = $2 WHERE changed_by = $1",
+        actor, ERASED_ACTOR)
+    await conn.execute(
+        "UPDATE access_log SET actor_sub = $2 WHERE actor_sub = $1", actor, ERASED_ACTOR)
+    await conn.execute(
+        "UPDATE person SET created_by = $2 WHERE created_by = $1", actor, ERASED_ACTOR)
+    await conn.execute(
+        "UPDATE person SET restricted_by = $2 WHERE restricted_by = $1", actor, ERASED_ACTOR)
+
+
+async def erase_tenant(
+    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID]
+) -> dict[str, int]:
+    """Everything of the tenant, except people under legal hold (O17): they stay, and so does
+    the tenant row until their hold is released."""
+    tid = _uuid(tenant_id)
+    counts = dict.fromkeys(
+        (*_PERSON_TABLES, "person_rectification", "access_log", "person", "tenant"), 0)
+    if tid is None:
+        return counts
+    not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
+    await conn.execute(_FOLD.format(where=not_held), tid, held)
+    for table in _PERSON_TABLES:
+        counts[table] = _count(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
+                                                  tid, held))
+    counts["person_rectification"] = _count(await conn.execute(
+        "DELETE FROM person_rectification WHERE tenant_id = $1 AND person_id <> ALL($2::uuid[])",
+        tid, held))
+    counts["access_log"] = _count(await conn.execute(
+        "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
+        tid, held))
+    erased_ids = [r["id"] for r in await conn.fetch(
+        "DELETE FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[]) RETURNING id",
+        tid, held)]
+    counts["person"] = len(erased_ids)
+    if erased_ids:
+        await conn.execute(
+            "DELETE FROM anonymisation_opt_out WHERE subject_id = ANY($1::uuid[])", erased_ids)
+    if held:
+        await conn.execute(
+            "UPDATE tenant SET contract_state = 'terminated', updated_at = now() WHERE id = $1",
+            tid)
+    else:
+        counts["tenant"] = _count(await conn.execute("DELETE FROM tenant WHERE id = $1", tid))
+    return counts
+
+
+# Categories with a term of their own; the rest live while the account exists and go with it.
+_TIMED = {
+    "login_times": ("login", "logged_in_at", "participant_id"),
+    "access_log": ("access_log", "read_at", "subject_id"),
+    "rectification_history": ("person_rectification", "changed_at", "person_id"),
+}
+
+
+async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+    target = _TIMED.get(scope.category or "")
+    if target is None:
+        return {}
+    table, stamp, subject = target
+    cutoff = scope.older_than or datetime.now(UTC)
+    status = await conn.execute(
+        f"DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])",
+        cutoff, _uuids(scope.held_subject_ids))
+    return {table: _count(status)}

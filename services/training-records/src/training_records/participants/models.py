@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+class Address(BaseModel):
+    model_config = _FORBID
+    street: str | None = Field(None, max_length=200)
+    postal_code: str | None = Field(None, max_length=20)
+    city: str | None = Field(None, max_length=100)
+    country: str | None = Field(None, max_length=100)
+
+
+class Education(BaseModel):
+    model_config = _FORBID
+    institution: str = Field(max_length=200)
+    qualification: str | None = Field(None, max_length=200)
+    year: int | None = Field(None, ge=1900, le=2100)
+
+
+class WorkExperience(BaseModel):
+    model_config = _FORBID
+    employer: str = Field(max_length=200)
+    role: str | None = Field(None, max_length=200)
+    from_year: int | None = Field(None, ge=1900, le=2100)
+    to_year: int | None = Field(None, ge=1900, le=2100)
+
+
+class ParentalConsent(BaseModel):
+    """O6: verified consent of a parent or guardian for a participant under 16."""
+
+    model_config = _FORBID
+    method: str = Field(min_length=1, max_length=200, description="How it was verified.")
+    verified_at: date
+
+
+Preferences = dict[str, str | int | bool | None]
+
+
+def _not_future(value: date | None) -> date | None:
+    if value is not None and value > date.today():
+        raise ValueError("a birth date cannot lie in the future")
+    if value is not None and value.year < 1900:
+        raise ValueError("a birth date before 1900 is not plausible")
+    return value
+
+
+_CREATE_EXAMPLE: dict[str, Any] = {
+    "name": "Sanne de Vries", "email": "sanne@example.org", "birth_date": "1990-04-12",
+    "phone": "+31 20 123 4567", "company": "Acme B.V.",
+    "address": {"street": "Kerkstraat 1", "postal_code": "1011 AB", "city": "Amsterdam"},
+    "preferences": {"language": "nl"},
+}
+
+
+class ParticipantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    birth_date: date
+    address: Address | None = None
+    phone: str | None = Field(None, max_length=40)
+    company: str | None = Field(None, max_length=200)
+    education: list[Education] | None = Field(None, max_length=50)
+    work_history: list[WorkExperience] | None = Field(None, max_length=50)
+    preferences: Preferences | None = None
+    parental_consent: ParentalConsent | None = Field(
+        None, description="Required when the participant is under 16 (O6)."
+    )
+
+    _birth = field_validator("birth_date")(_not_future)
+
+
+class ParticipantUpdate(BaseModel):
+    """A rectification (O24): only the fields sent are changed, and each change is kept."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "sanne.devries@example.org"}]},
+    )
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    birth_date: date | None = None
+    address: Address | None = None
+    phone: str | None = Field(None, max_length=40)
+    company: str | None = Field(None, max_length=200)
+    education: list[Education] | None = Field(None, max_length=50)
+    work_history: list[WorkExperience] | None = Field(None, max_length=50)
+    preferences: Preferences | None = None
+    parental_consent: ParentalConsent | None = None
+
+    _birth = field_validator("birth_date")(_not_future)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ParticipantUpdate:
+        for name in ("name", "email", "birth_date"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' can be corrected but not removed")
+        return self
+
+
+class ParticipantRead(BaseModel):
+    """A participant. For a restricted person a Beheerder sees only id, tenant and `restricted`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{
+                "id": "6f1c0e9a-8a57-4c36-9d1e-3f3b1f0c2a11",
+                "tenant_id": "0b5c3d4e-6f70-4a8b-9c0d-1e2f3a4b5c6d",
+                **_CREATE_EXAMPLE, "restricted": False,
+                "created_at": "2026-11-21T10:00:00Z", "updated_at": "2026-11-21T10:00:00Z",
+            }]
+        }
+    )
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    restricted: bool = False
+    name: str | None = None
+    email: str | None = None
+    birth_date: date | None = None
+    address: dict[str, Any] | None = None
+    phone: str | None = None
+    company: str | None = None
+    education: list[dict[str, Any]] | None = None
+    work_history: list[dict[str, Any]] | None = None
+    preferences: dict[str, Any] | None = None
+    parental_consent: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ParticipantCreated(ParticipantRead):
+    pass
+
+
+class ParticipantUpdated(ParticipantRead):
+    changed_fields: list[str] = []
+    erasure_requested: bool = Field(
+        False,
+        description="True when the correction makes the person under 16 without parental "
+        "consent: retention is asked to erase them (O6).",
+    )
+
+
+class ParticipantList(BaseModel):
+    items: list[ParticipantRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class Rectification(BaseModel):
+    field: str
+    old_value: Any
+    new_value: Any
+    changed_by: str
+    changed_at: datetime
+
+
+class RectificationHistory(BaseModel):
+    participant_id: uuid.UUID
+    items: list[Rectification]
+
+
+class AccessLogEntry(BaseModel):
+    actor: str
+    actor_roles: list[str]
+    what: str
+    route: str
+    read_at: datetime
+
+
+class AccessLog(BaseModel):
+    participant_id: uuid.UUID
+    items: list[AccessLogEntry]
+
+
+class RestrictionState(BaseModel):
+    participant_id: uuid.UUID
+    restricted: bool
+    restricted_at: datetime | None = None
+
+
+class BeheerderCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Petra Jansen", "email": "hr@example.org"}]},
+    )
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str | None = Field(None, max_length=40)
+
+
+class BeheerderRead(BaseModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    email: str
+    phone: str | None = None
+    created_at: datetime
+
+
+class ImportLineError(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
+class ImportReport(BaseModel):
+    imported: int
+    participants: list[dict[str, Any]] = Field(
+        description="One entry per imported row: its line number and the new participant id."
+    )

@@ -1,0 +1,204 @@
+"""The privacy-provider contract for training records: inventory, export, erase, restrict."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from training_records import erasure
+from training_records.participants.service import set_restriction, to_read
+
+TENANT_CONTROLLER = "the client organisation (controller) and its Beheerders"
+
+CATEGORIES = [
+    DataCategory(
+        name="tenant", fields=["name", "contract_state", "special_data_agreement"],
+        purpose="administer the client organisations the platform serves (O1)",
+        legal_basis="contract (processor agreement)",
+        retention_rule="contract-term: until the contract ends and the tenant is erased (O18)",
+        recipients=["platform operators"], personal=False,
+    ),
+    DataCategory(
+        name="participant_profile",
+        fields=["name", "email", "birth_date", "address", "phone", "company", "preferences",
+                "parental_consent"],
+        purpose="give participants the trainings their organisation assigned (O4)",
+        legal_basis="contract / legitimate interest of the controller (the tenant)",
+        retention_rule="while-account-exists: erased with the account (O15, O25)",
+        recipients=[TENANT_CONTROLLER, "platform operators and DPO"],
+    ),
+    DataCategory(
+        name="career",
+        fields=["education", "work_history"],
+        purpose="match trainings to a participant's background (O4)",
+        legal_basis="consent of the participant, on behalf of the controller",
+        retention_rule="while-account-exists: erased with the account (O15)",
+        recipients=[TENANT_CONTROLLER],
+    ),
+    DataCategory(
+        name="beheerder_profile", fields=["name", "email", "phone"],
+        purpose="let a client organisation's coordinators assign and follow trainings (O1)",
+        legal_basis="contract",
+        retention_rule="while-account-exists",
+        recipients=["platform operators"],
+    ),
+    DataCategory(
+        name="expert_profile", fields=["name", "email", "public_profile"],
+        purpose="show subject-matter experts' public profile to customers (O2)",
+        legal_basis="contract with the expert",
+        retention_rule="while-account-exists",
+        recipients=["customers (public profile only, never the e-mail)"],
+    ),
+    DataCategory(
+        name="training_history",
+        fields=["assignments (training, assigned_by, assigned_at, due_date)",
+                "module progress (started, completed, time spent)", "results (score, passed)"],
+        purpose="run the training and report results to the organisation that assigned it (O2)",
+        legal_basis="contract / legitimate interest of the controller (the tenant)",
+        retention_rule="while-account-exists: training history goes with the account (O15, O25)",
+        recipients=[TENANT_CONTROLLER + " that assigned the training"],
+    ),
+    DataCategory(
+        name="login_times", fields=["logged_in_at"],
+        purpose="show activity to the participant and their organisation; security",
+        legal_basis="legitimate interest",
+        retention_rule="usage-data: at most 180 days after it is no longer needed (O15)",
+        recipients=[TENANT_CONTROLLER],
+    ),
+    DataCategory(
+        name="certificates", fields=["training", "issued_at", "verification_code"],
+        purpose="prove a completed training; anyone holding the code may verify it",
+        legal_basis="contract",
+        retention_rule="while-account-exists (O15)",
+        recipients=["the participant", TENANT_CONTROLLER, "verifiers holding the code"],
+    ),
+    DataCategory(
+        name="rectification_history", fields=["field", "old_value", "new_value", "changed_by"],
+        purpose="show what was corrected, when and by whom (O24, O3)",
+        legal_basis="legal obligation (accountability, GDPR art. 5(2))",
+        retention_rule="while-account-exists",
+        recipients=["the participant", "platform DPO"],
+    ),
+    DataCategory(
+        name="access_log", fields=["actor", "actor_roles", "what", "route", "read_at"],
+        purpose="attribute every read of personal data; tell the person who saw it (O3, O19)",
+        legal_basis="legal obligation (accountability, GDPR art. 5(2))",
+        retention_rule="while-account-exists",
+        recipients=["the participant (as the list of recipients)", "platform DPO"],
+    ),
+    DataCategory(
+        name="anonymisation_opt_out", fields=["subject_id", "opted_out"],
+        purpose="honour a person's wish that not even anonymised data of theirs is kept (O13)",
+        legal_basis="legal obligation",
+        retention_rule="while-account-exists; applied at erasure, then erased",
+        recipients=[],
+    ),
+    DataCategory(
+        name="training_benchmark", fields=["participants", "score_sum", "passed"],
+        purpose="anonymous benchmarks per training (O16)",
+        legal_basis="legitimate interest (statistics on anonymised data)",
+        retention_rule="anonymous: kept; no person can be singled out",
+        recipients=["customers (per-training aggregates)"], personal=False,
+    ),
+]
+
+_PURPOSES = {c.name: c for c in CATEGORIES}
+
+
+def _section(category: str, source: str, records: Any) -> dict[str, Any]:
+    c = _PURPOSES[category]
+    return {"purpose": c.purpose, "legal_basis": c.legal_basis, "retention": c.retention_rule,
+            "source": source, "records": records}
+
+
+def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        item = {}
+        for key, value in row.items():
+            if isinstance(value, str) and key in ("old_value", "new_value"):
+                value = json.loads(value)
+            item[key] = value
+        out.append(item)
+    return out
+
+
+class TrainingRecordsProvider(PrivacyProvider):
+    store = "training-records"
+
+    def inventory(self) -> list[DataCategory]:
+        return list(CATEGORIES)
+
+    async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+        try:
+            sid = uuid.UUID(subject_id)
+        except ValueError:
+            return {}
+        person = await conn.fetchrow("SELECT * FROM person WHERE id = $1", sid)
+        if person is None:
+            return {}
+        profile = to_read(person).model_dump(mode="json")
+        profile["kind"] = person["kind"]
+        if person["public_profile"] is not None:
+            profile["public_profile"] = json.loads(person["public_profile"])
+        own = "the organisation that registered you, or you"
+        fetch = conn.fetch
+        return {
+            "subject_id": subject_id,
+            "kind": person["kind"],
+            "restricted": person["restricted_at"] is not None,
+            "anonymisation_opt_out": bool(await conn.fetchval(
+                "SELECT opted_out FROM anonymisation_opt_out WHERE subject_id = $1", sid)),
+            "participant_profile": _section("participant_profile", own, profile),
+            "assignments": _section("training_history", "your organisation's Beheerder", _rows(
+                await fetch("""SELECT a.id, a.training_id, t.title AS training, a.assigned_by,
+                                      a.assigned_at, a.due_date
+                               FROM assignment a JOIN training t ON t.id = a.training_id
+                               WHERE a.participant_id = $1 ORDER BY a.assigned_at""", sid))),
+            "progress": _section("training_history", "the training platform, as you learned",
+                                 _rows(await fetch(
+                """SELECT m.training_id, p.module_id, m.title AS module, p.started_at,
+                          p.completed_at, p.time_spent_s
+                   FROM module_progress p JOIN training_module m ON m.id = p.module_id
+                   WHERE p.participant_id = $1 ORDER BY m.training_id, m.position""", sid))),
+            "results": _section("training_history", "the training's assessments", _rows(
+                await fetch("""SELECT id, training_id, score::float AS score, passed, recorded_at
+                               FROM result WHERE participant_id = $1 ORDER BY recorded_at""",
+                            sid))),
+            "certificates": _section("certificates", "issued on completing a training", _rows(
+                await fetch("""SELECT id, training_id, verification_code, issued_at
+                               FROM certificate WHERE participant_id = $1 ORDER BY issued_at""",
+                            sid))),
+            "logins": _section("login_times", "the training platform", _rows(
+                await fetch("""SELECT logged_in_at FROM login WHERE participant_id = $1
+                               ORDER BY logged_in_at""", sid))),
+            "rectifications": _section("rectification_history", "corrections made", _rows(
+                await fetch("""SELECT field, old_value, new_value, changed_by, changed_at
+                               FROM person_rectification WHERE person_id = $1 ORDER BY id""",
+                            sid))),
+            "recipients": _section("access_log", "this service's access log", _rows(
+                await fetch("""SELECT actor_sub AS actor, actor_roles, what, route, read_at
+                               FROM access_log WHERE subject_id = $1 ORDER BY id""", sid))),
+        }
+
+    async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+        return await erasure.erase(conn, scope)
+
+    async def restrict(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await self._restriction(conn, subject_id, restricted=True)
+
+    async def lift(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await self._restriction(conn, subject_id, restricted=False)
+
+    async def _restriction(self, conn: asyncpg.Connection, subject_id: str, *,
+                           restricted: bool) -> None:
+        try:
+            sid = uuid.UUID(subject_id)
+        except ValueError:
+            return  # not one of ours: our ids are uuids
+        await set_restriction(conn=conn, person_id=sid, restricted=restricted,
+                              actor="subject.restricted event")

@@ -1,0 +1,35 @@
+"""Reaching one person's records: the access rule, restriction, and the access log, in one place."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from fastapi import Request
+
+from privacy_kit.auth import Principal
+from training_records.access import Reader, log_reads, reach_person, restricted_read
+from training_records.participants import service as participants
+
+
+async def read_person(
+    conn: asyncpg.Connection, *, principal: Principal, request: Request, tenant_id: uuid.UUID,
+    participant_id: uuid.UUID, what: str, beheerder: bool = True,
+) -> tuple[asyncpg.Record, Reader]:
+    """The participant's row, after the access check (403 before 404, so another tenant learns
+    nothing). A Beheerder gets 403 'restricted' for a restricted person; every read by someone
+    other than the person is logged with `what` and the route (O3, O19)."""
+    reader = reach_person(principal, tenant_id, participant_id, beheerder=beheerder)
+    row = await participants.get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id)
+    if reader.as_beheerder and row["restricted_at"] is not None:
+        raise restricted_read()
+    if reader.is_other:
+        await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
+                        subject_ids=[participant_id], what=what)
+    return row, reader
+
+
+def check_writer(
+    principal: Principal, tenant_id: uuid.UUID, participant_id: uuid.UUID, *, beheerder: bool
+) -> Reader:
+    return reach_person(principal, tenant_id, participant_id, beheerder=beheerder)

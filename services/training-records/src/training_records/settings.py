@@ -1,0 +1,15 @@
+"""Configuration of the training-records service (environment variables, no prefix)."""
+
+from __future__ import annotations
+
+from privacy_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "training-records"
+    # A benchmark shows a mean and pass rate only over at least this many people, so that a
+    # small group's aggregate cannot be read back to one person.
+    benchmark_min_participants: int = 5
+    # CSV import limits: a file is validated as a whole, so it must fit comfortably in memory.
+    import_max_bytes: int = 20 * 1024 * 1024
+    import_max_rows: int = 50_000

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+
+from privacy_kit.app import DbConn
+from privacy_kit.auth import CurrentPrincipal, Principal, require_roles
+from training_records.access import not_found
+from training_records.trainings import service
+from training_records.trainings.models import Benchmark, TrainingCreate, TrainingList, TrainingRead
+
+router = APIRouter(prefix="/v1/trainings", tags=["trainings"])
+Operator = Depends(require_roles("operator"))
+
+
+@router.post("", status_code=201, response_model=TrainingRead,
+             summary="Add a training with its ordered modules to the catalogue (operator)")
+async def create_training(
+    body: TrainingCreate, conn: DbConn, principal: Principal = Operator
+) -> TrainingRead:
+    async with conn.transaction():
+        return await service.create(conn=conn, body=body)
+
+
+@router.get("", response_model=TrainingList, summary="The training catalogue (any signed-in user)")
+async def list_trainings(conn: DbConn, principal: CurrentPrincipal) -> TrainingList:
+    return TrainingList(items=await service.list_all(conn=conn))
+
+
+@router.get("/{training_id}", response_model=TrainingRead, summary="One training and its modules")
+async def get_training(
+    training_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal
+) -> TrainingRead:
+    training = await service.get(conn=conn, training_id=training_id)
+    if training is None:
+        raise not_found("training")
+    return training
+
+
+@router.get(
+    "/{training_id}/benchmark", response_model=Benchmark,
+    summary="Anonymous benchmark of a training: count, mean score, pass rate (O16)",
+    description="Counts every participant's latest result, including the anonymous aggregate "
+    "left behind by erased participants. Mean and pass rate are withheld while fewer than "
+    "`minimum_group` people count, so a small group cannot be read back to one person.",
+)
+async def get_benchmark(
+    training_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal
+) -> Benchmark:
+    if await service.get(conn=conn, training_id=training_id) is None:
+        raise not_found("training")
+    minimum = request.app.state.settings.benchmark_min_participants
+    return await service.benchmark(conn=conn, training_id=training_id, minimum_group=minimum)
