@@ -51,10 +51,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET PUT POST", r"^/v1/cookie-choices(/|$)", "consent", public=True),
     Route("GET", r"^/v1/(purposes|policies)(/|$)", "consent", public=True),
     Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
+    Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
-    Route("*", r"^/v1/(trainings|certificates)(/|$)", "training-records"),
+    Route("*", r"^/v1/(trainings|certificates|experts)(/|$)", "training-records"),
     # Consent.
     Route("*", r"^/v1/subjects/[^/]+/(consents|consent-|objections|opt-outs|receipts)",
           "consent"),

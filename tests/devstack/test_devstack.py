@@ -1,0 +1,84 @@
+"""The devstack: the fixed token command, and Stack starting and stopping real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from devstack.stack import STORES, Stack, StackError
+from privacy_kit.auth import TokenVerifier
+from privacy_kit.settings import DEV_SECRET, ServiceSettings
+
+# The gateway alone needs neither: these tests prove the launching, not the services.
+NO_DATABASE = "postgresql://postgres@127.0.0.1:1/postgres"
+NO_BROKER = "127.0.0.1:1"
+
+
+def _token(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", "token", *args],
+        capture_output=True, text=True, timeout=30, check=True,
+        env={**{k: v for k, v in os.environ.items() if k != "JWT_SECRET"}, **(env or {})},
+    )
+    return result.stdout.strip()
+
+
+def test_token_command_prints_a_token_the_suite_accepts() -> None:
+    token = _token("--role", "beheerder", "--tenant", "tenant-a", "--sub", "person-1")
+    principal = TokenVerifier(ServiceSettings(jwt_secret=DEV_SECRET)).verify(token)
+    assert principal.sub == "person-1"
+    assert principal.tenant == "tenant-a"
+    assert principal.roles == {"beheerder"}
+
+
+def test_token_command_signs_with_jwt_secret_when_set() -> None:
+    secret = "a-secret-of-this-very-deployment-0123456789"
+    token = _token("--role", "dpo", env={"JWT_SECRET": secret})
+    principal = TokenVerifier(ServiceSettings(jwt_secret=secret)).verify(token)
+    assert principal.roles == {"dpo"} and principal.tenant is None and principal.sub
+
+
+def test_token_command_refuses_an_unknown_role() -> None:
+    with pytest.raises(subprocess.CalledProcessError):
+        _token("--role", "admin")
+
+
+async def test_stack_starts_processes_waits_for_health_and_stops_them(tmp_path) -> None:
+    stack = Stack(admin_dsn=NO_DATABASE, kafka_bootstrap=NO_BROKER, log_dir=tmp_path, services=())
+    assert set(stack.urls) == {"gateway"}
+    try:
+        await stack.start()
+        async with httpx.AsyncClient() as client:
+            health = (await client.get(f"{stack.gateway_url}/healthz")).json()
+        assert health["status"] == "degraded"
+        assert set(health["upstreams"]) == set(STORES)
+        processes = [c.process for c in stack._children]
+        assert stack.running == {"gateway": True}
+    finally:
+        stack.stop()
+    assert all(p.poll() is not None for p in processes)
+    assert (tmp_path / "gateway.log").exists()
+
+
+async def test_stack_reports_a_process_that_dies_and_leaves_nothing_running(
+    tmp_path,
+) -> None:
+    stack = Stack(admin_dsn=NO_DATABASE, kafka_bootstrap=NO_BROKER, log_dir=tmp_path,
+                  services=(), env={"UPSTREAM_TIMEOUT_S": "soon"})
+    with pytest.raises(StackError, match="gateway exited"):
+        await stack.start()
+    assert stack.running == {}
+
+
+def test_stack_names_a_database_per_service(tmp_path) -> None:
+    stack = Stack(admin_dsn="postgresql://postgres@/postgres?host=/tmp/x",
+                  kafka_bootstrap="127.0.0.1:9092", log_dir=tmp_path, database_prefix="e2e_")
+    assert set(stack.database_urls) == set(STORES)
+    assert stack.database_urls["training-records"] == (
+        "postgresql://postgres@/e2e_training_records?host=/tmp/x")
+    assert set(stack.urls) == {*STORES, "gateway"}
+    assert len(set(stack.urls.values())) == 6
