@@ -49,7 +49,7 @@ DEFAULT_PORTS = {
     "subject-rights": 8005,
 }
 # How the gateway finds each service (gateway.settings.Settings, no prefix).
-GATEWAY_URL_VARIABLES = {
+SERVICE_URL_VARIABLES = {
     "training-records": "TRAINING_RECORDS_URL",
     "consent": "CONSENT_URL",
     "retention": "RETENTION_URL",
@@ -199,10 +199,11 @@ class Stack:
             KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap,
             TOPIC_PREFIX=self.topic_prefix,
         )
-        if name == GATEWAY:
-            for service, variable in GATEWAY_URL_VARIABLES.items():
-                env[variable] = self.urls.get(service, f"http://127.0.0.1:{free_port()}")
-        else:
+        # Every process learns where each service is (the gateway needs it; a service that
+        # calls another, like subject-rights asking each store for an export, may use it).
+        for service, variable in SERVICE_URL_VARIABLES.items():
+            env[variable] = self.urls.get(service, f"http://127.0.0.1:{free_port()}")
+        if name != GATEWAY:
             env["DATABASE_URL"] = self.database_urls[name]
         return env
 
