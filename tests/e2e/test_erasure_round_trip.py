@@ -1,0 +1,132 @@
+"""End to end, over HTTP through the gateway, with every service a real process (O25)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from devstack.stack import STORES, Stack
+from privacy_kit.testing import auth, wait_for
+
+from .otlp import OtlpReceiver
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest_asyncio.fixture(scope="module")
+async def running(postgres_admin_dsn: str, kafka_bootstrap: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Stack, OtlpReceiver]]:
+    receiver = OtlpReceiver()
+    await receiver.start()
+    log_dir: Path = tmp_path_factory.mktemp("e2e-logs")
+    stack = Stack(
+        admin_dsn=postgres_admin_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=f"e2e{uuid.uuid4().hex[:6]}.",
+        database_prefix=f"e2e_{uuid.uuid4().hex[:6]}_",
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        log_dir=log_dir,
+    )
+    try:
+        await stack.start()
+        yield stack, receiver
+    finally:
+        stack.stop()
+        await receiver.stop()
+
+
+async def _tables_naming(dsn: str, needle: str) -> dict[str, int]:
+    """Every table of a database whose rows mention `needle` anywhere, with the row count."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT quote_ident(table_name) AS t FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+        found = {}
+        for row in tables:
+            count = await conn.fetchval(
+                f"SELECT count(*) FROM {row['t']} AS r WHERE r::text LIKE '%' || $1 || '%'", needle)
+            if count:
+                found[row["t"]] = count
+        return found
+    finally:
+        await conn.close()
+
+
+async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store_and_back(
+    running: tuple[Stack, OtlpReceiver],
+) -> None:
+    stack, receiver = running
+    operator, dpo = auth("operator"), auth("dpo")
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as gw:
+        # A subject with rows in all five stores, made through the public API.
+        tenant = await gw.post("/v1/tenants", json={"name": "Opleidingen BV"}, headers=operator)
+        assert tenant.status_code == 201, tenant.text
+        tenant_id = tenant.json()["id"]
+        beheerder = auth("beheerder", tenant=tenant_id)
+        person = await gw.post(f"/v1/tenants/{tenant_id}/participants", headers=beheerder, json={
+            "name": "Jan Jansen", "email": "jan.jansen@example.nl", "birth_date": "1990-04-01"})
+        assert person.status_code == 201, person.text
+        subject = person.json()["id"]
+        participant = auth("participant", tenant=tenant_id, sub=subject)
+        consent = await gw.put(f"/v1/subjects/{subject}/consents/newsletter",
+                               json={"granted": True}, headers=participant)
+        assert consent.status_code == 200, consent.text
+        filed = await gw.post("/v1/subject-requests", headers=participant,
+                              json={"kind": "erasure", "details": "Verwijder mijn gegevens"})
+        assert filed.status_code == 201, filed.text
+        breach = await gw.post("/v1/breaches", headers=dpo, json={
+            "title": "Mail to the wrong client", "facts": "A results export went astray.",
+            "discovered_at": "2026-11-20T10:00:00Z",
+            "affected_subjects": [{"subject_id": subject, "tenant_id": tenant_id}]})
+        assert breach.status_code == 201, breach.text
+        hold = await gw.post("/v1/legal-holds", headers=dpo,
+                             json={"subject_id": subject, "reason": "claim, since settled"})
+        assert hold.status_code == 201, hold.text
+        released = await gw.post(f"/v1/legal-holds/{hold.json()['id']}/release", headers=dpo)
+        assert released.status_code == 200, released.text
+        for store in STORES:
+            assert await _tables_naming(stack.database_urls[store], subject), store
+
+        trace_id = secrets.token_hex(16)
+        traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+        created = await gw.post(
+            "/v1/erasure-jobs", headers={**dpo, "traceparent": traceparent},
+            json={"scope": "subject", "subject_id": subject, "reason": "request of the participant"})
+        assert created.status_code == 202, created.text
+        job = created.json()
+        assert job["status"] == "pending"
+        assert set(job["stores"]) == set(STORES)
+
+        async def completed() -> dict | None:
+            body = (await gw.get(f"/v1/erasure-jobs/{job['id']}", headers=dpo)).json()
+            return body if body["status"] == "completed" else None
+
+        done = await wait_for(completed, timeout=60, what="the erasure job to complete")
+
+    assert {s: v["status"] for s, v in done["stores"].items()} == dict.fromkeys(STORES, "completed")
+    assert all(done["stores"][s]["erased"] >= 1 for s in STORES), done["stores"]
+    assert done["certificate"]["job_id"] == job["id"]
+    assert subject not in str(done["certificate"])
+    for store in STORES:
+        assert await _tables_naming(stack.database_urls[store], subject) == {}, store
+
+    def spans_present() -> bool:
+        spans = receiver.trace(trace_id)
+        services_processing = {s.service for s in spans if s.name.endswith("privacy.erasure process")}
+        return {"gateway", "retention"} <= {s.service for s in spans} and set(STORES) <= services_processing
+
+    async def probe() -> bool:
+        return spans_present()
+
+    await wait_for(probe, timeout=30, what="the whole erasure in one trace")
+    spans = receiver.trace(trace_id)
+    assert any(s.service == "gateway" and "POST" in s.name for s in spans)
+    assert any(s.service == "retention" and "/v1/erasure-jobs" in s.name for s in spans)
