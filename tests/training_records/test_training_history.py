@@ -82,6 +82,8 @@ async def test_o15_certificate_issued_on_completion_as_pdf_with_verification_cod
     verified = (await tr.client.get(f"/v1/certificates/{code.lower()}")).json()
     assert verified["valid"] is True and verified["training"] == training["title"]
     assert "Fenna" not in str(verified)
+    r = await tr.client.get(f"/v1/certificates/{code}/verification")
+    assert r.json()["valid"] is True
     assert (await tr.client.get("/v1/certificates/AAAA-BBBB-CCCC")).json()["valid"] is False
     assert (await tr.client.get("/v1/certificates/%3Cscript%3E")).status_code == 422
 
@@ -111,6 +113,22 @@ async def test_o16_benchmark_counts_latest_result_per_participant(tr):
                         "pass_rate": 0.6667, "suppressed": False, "minimum_group": 1}
     assert (await tr.client.get(f"/v1/trainings/{uuid.uuid4()}/benchmark",
                                 headers=tr.operator)).status_code == 404
+
+
+async def test_o1_operator_registers_beheerders_whose_id_is_their_token_sub(tr):
+    tid = await tr.tenant()
+    r = await tr.client.post(f"/v1/tenants/{tid}/beheerders", headers=tr.operator,
+                             json={"name": "Petra Jansen", "email": "hr@example.org"})
+    assert r.status_code == 201
+    boss_id = r.json()["id"]
+    r = await tr.client.get(f"/v1/tenants/{tid}/beheerders", headers=tr.beheerder(tid, boss_id))
+    assert [b["id"] for b in r.json()] == [boss_id]
+    r = await tr.client.post(f"/v1/tenants/{tid}/beheerders", headers=tr.operator,
+                             json={"name": "BSN 111222333", "email": "x@example.org"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "bsn_not_allowed"
+    r = await tr.client.post(f"/v1/tenants/{tid}/beheerders", headers=tr.beheerder(tid),
+                             json={"name": "Self-made", "email": "y@example.org"})
+    assert r.status_code == 403
 
 
 async def test_o2_experts_public_profile_never_shows_the_email(tr):

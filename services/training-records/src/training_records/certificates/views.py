@@ -59,6 +59,11 @@ async def certificate_pdf(
 
 
 @router.get(
+    "/v1/certificates/{code}/verification", response_model=CertificateVerification,
+    summary="Verify a certificate by its code (alias of /v1/certificates/{code})",
+    include_in_schema=False,
+)
+@router.get(
     "/v1/certificates/{code}", response_model=CertificateVerification,
     summary="Verify a certificate by its code (public: no token needed)",
     description="Answers whether the code belongs to a genuine certificate, for which training "

@@ -30,6 +30,7 @@ from training_records.participants.models import (
 )
 from training_records.provider import TrainingRecordsProvider
 from training_records.reading import read_person
+from training_records.sensitive import refuse_bsn
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
 Staff = Depends(require_roles("dpo", "operator"))
@@ -225,7 +226,8 @@ async def create_beheerder(
     principal: Principal = Depends(require_roles("operator")),
 ) -> BeheerderRead:
     async with conn.transaction():
-        await flows.special_data_allowed(conn=conn, tenant_id=tenant_id)
+        allowed = await flows.special_data_allowed(conn=conn, tenant_id=tenant_id)
+        refuse_bsn(body.model_dump(mode="json", exclude_none=True), allowed=allowed)
         return await service.create_beheerder(conn=conn, tenant_id=tenant_id, body=body,
                                               created_by=principal.sub)
 
