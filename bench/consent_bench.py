@@ -1,0 +1,224 @@
+"""Consent benchmark: effective-consent reads at 50 connections and sequential saves.
+
+Runs, on 127.0.0.1 only and bounded in time: embedded PostgreSQL, the consent service and the
+gateway (uvicorn, one worker each, in subprocesses), and a bare FastAPI route as the yardstick.
+Reads are driven by `wrk` (Debian package) when installed, else by an httpx asyncio loop.
+Kafka is switched off: events still go into the outbox in the same transaction, so a save
+costs what it costs in production minus the relay's later publish.
+
+    .venv/bin/python bench/consent_bench.py [--duration 10] [--connections 50] [--saves 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from privacy_kit.auth import mint_token
+from privacy_kit.infra import create_database, free_port, start_embedded_postgres, wait_for_port
+from privacy_kit.settings import DEV_SECRET
+
+SUBJECT = "bench-subject-1"
+BODY = {"subject_id": SUBJECT, "policy_version": "2022-05-11", "objection": None,
+        "consents": {"newsletter": {"granted": True, "source": "record"}}}
+
+
+def bare_app() -> FastAPI:
+    """The yardstick: a FastAPI route that does no work at all."""
+    app = FastAPI()
+
+    @app.get("/v1/subjects/{subject_id}/consents")
+    async def consents(subject_id: str) -> dict[str, Any]:
+        return BODY
+
+    @app.put("/v1/subjects/{subject_id}/consents/{purpose}")
+    async def save(subject_id: str, purpose: str) -> dict[str, Any]:
+        return BODY
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+@contextmanager
+def serve(factory: str, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "critical", "--no-access-log"]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    try:
+        wait_for_port(port, timeout=30)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wrk(url: str, token: str, *, connections: int, duration: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+         "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True, text=True, check=True, timeout=duration + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%"),
+            "errors": float(errors.group(1)) if errors else 0.0}
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def httpx_load(url: str, token: str, *, connections: int, duration: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + duration
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}"}) as c:
+        async def worker() -> None:
+            nonlocal errors
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                response = await c.get(url)
+                latencies.append((time.perf_counter() - start) * 1000)
+                errors += response.status_code != 200
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.monotonic() - started
+    return {"rps": len(latencies) / elapsed, **_percentiles(latencies), "errors": float(errors)}
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"p50_ms": statistics.median(latencies), "p99_ms": cuts[98]}
+
+
+def reads(url: str, token: str, args: argparse.Namespace) -> dict[str, float]:
+    if shutil.which("wrk") and not args.httpx:
+        return wrk(url, token, connections=args.connections, duration=args.duration)
+    return asyncio.run(httpx_load(url, token, connections=args.connections,
+                                  duration=args.duration))
+
+
+def sequential_saves(base: str, token: str, count: int) -> dict[str, float]:
+    latencies: list[float] = []
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        for i in range(count):
+            body = {"granted": i % 2 == 0, "method": "settings_page"}
+            start = time.perf_counter()
+            response = client.put(f"{base}/v1/subjects/{SUBJECT}/consents/newsletter", json=body)
+            latencies.append((time.perf_counter() - start) * 1000)
+            response.raise_for_status()
+    return _percentiles(latencies)
+
+
+def explain_read(database_url: str) -> str:
+    """The plan of the read path's one statement, to show it stays on the index."""
+    from consent.ledger.service import STATE_SQL
+
+    async def plan() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(f"EXPLAIN {STATE_SQL}", SUBJECT)
+        finally:
+            await conn.close()
+        return "\n".join(r[0] for r in rows)
+
+    return asyncio.run(plan())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--saves", type=int, default=300)
+    parser.add_argument("--httpx", action="store_true", help="use the httpx loop, not wrk")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-tracing", action="store_true",
+                        help="OTEL_SDK_DISABLED=true in the services: shows what spans cost")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pgb", dir="/tmp"))
+    server, admin_dsn = start_embedded_postgres(data_dir)
+    database_url = asyncio.run(create_database(admin_dsn, f"bench_{uuid.uuid4().hex[:8]}"))
+    token = mint_token(DEV_SECRET, role="participant", tenant="t1", sub=SUBJECT)
+    common = {"KAFKA_ENABLED": "false", "JWT_SECRET": DEV_SECRET, "ENVIRONMENT": "test"}
+    if args.no_tracing:
+        common["OTEL_SDK_DISABLED"] = "true"
+    consent_env = {**common, "DATABASE_URL": database_url, "MIGRATE_ON_START": "true",
+                   "DB_POOL_MIN": "5", "DB_POOL_MAX": "20"}
+    results: dict[str, Any] = {"connections": args.connections, "duration_s": args.duration,
+                               "load_generator": "wrk" if shutil.which("wrk") and not args.httpx
+                               else "httpx", "cpus": os.cpu_count(),
+                               "tracing": not args.no_tracing}
+    path = f"/v1/subjects/{SUBJECT}/consents"
+    with serve("bench.consent_bench:bare_app", common) as bare, \
+            serve("consent.main:create_app", consent_env) as consent, \
+            serve("gateway.main:create_app", {**common, "CONSENT_URL": consent}) as gateway:
+        for purpose in ("newsletter", "analytics", "advertising"):  # a realistic ledger
+            httpx.put(f"{consent}{path}/{purpose}", json={"granted": True},
+                      headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+        results["reads"] = {
+            "bare_fastapi": reads(f"{bare}{path}", token, args),
+            "consent_direct": reads(f"{consent}{path}", token, args),
+            "consent_via_gateway": reads(f"{gateway}{path}", token, args),
+        }
+        results["sequential_saves"] = {
+            "bare_fastapi": sequential_saves(bare, token, args.saves),
+            "consent_direct": sequential_saves(consent, token, args.saves),
+            "consent_via_gateway": sequential_saves(gateway, token, args.saves),
+        }
+    results["read_plan"] = explain_read(database_url)
+    del server
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"load generator: {results['load_generator']}, {args.connections} connections, "
+          f"{args.duration} s per run, {results['cpus']} CPUs, tracing {results['tracing']}")
+    print(f"{'reads':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for name, r in results["reads"].items():
+        print(f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
+              f"{r['errors']:>8.0f}")
+    print(f"{'sequential saves':<22}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, r in results["sequential_saves"].items():
+        print(f"{name:<22}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}")
+    print("read path plan:\n" + results["read_plan"])
+
+
+if __name__ == "__main__":
+    main()
