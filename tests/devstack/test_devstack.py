@@ -9,6 +9,7 @@ import sys
 import httpx
 import pytest
 
+from devstack.__main__ import main as devstack_main
 from devstack.stack import STORES, Stack, StackError
 from privacy_kit.auth import TokenVerifier
 from privacy_kit.settings import DEV_SECRET, ServiceSettings
@@ -35,16 +36,19 @@ def test_token_command_prints_a_token_the_suite_accepts() -> None:
     assert principal.roles == {"beheerder"}
 
 
-def test_token_command_signs_with_jwt_secret_when_set() -> None:
+def test_token_command_signs_with_jwt_secret_when_set(monkeypatch, capsys) -> None:
     secret = "a-secret-of-this-very-deployment-0123456789"
-    token = _token("--role", "dpo", env={"JWT_SECRET": secret})
-    principal = TokenVerifier(ServiceSettings(jwt_secret=secret)).verify(token)
-    assert principal.roles == {"dpo"} and principal.tenant is None and principal.sub
+    monkeypatch.setenv("JWT_SECRET", secret)
+    assert devstack_main(["token", "--role", "dpo", "--role", "operator"]) == 0
+    principal = TokenVerifier(ServiceSettings(jwt_secret=secret)).verify(capsys.readouterr().out.strip())
+    assert principal.roles == {"dpo", "operator"} and principal.tenant is None and principal.sub
 
 
-def test_token_command_refuses_an_unknown_role() -> None:
-    with pytest.raises(subprocess.CalledProcessError):
-        _token("--role", "admin")
+def test_token_command_refuses_an_unknown_role(capsys) -> None:
+    with pytest.raises(SystemExit) as refused:
+        devstack_main(["token", "--role", "admin"])
+    assert refused.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
 
 
 async def test_stack_starts_processes_waits_for_health_and_stops_them(tmp_path) -> None:

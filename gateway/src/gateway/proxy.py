@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import Request
@@ -97,7 +98,7 @@ async def forward(request: Request, upstream: str) -> Response:
             f"The {upstream} service cannot be reached right now; try again later.",
         ) from exc
     response = StreamingResponse(
-        answer.aiter_raw(),
+        _relay(answer),
         status_code=answer.status_code,
         background=BackgroundTask(answer.aclose),
     )
@@ -107,3 +108,13 @@ async def forward(request: Request, upstream: str) -> Response:
         for k, v in response_headers(answer.headers)
     )
     return response
+
+
+async def _relay(answer: httpx.Response) -> AsyncIterator[bytes]:
+    # Closing here too returns the connection to the pool when the caller hangs up mid-stream
+    # (then the response's background task does not run).
+    try:
+        async for chunk in answer.aiter_raw():
+            yield chunk
+    finally:
+        await answer.aclose()
