@@ -146,9 +146,10 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
             return JSONResponse(body, 503)
         relay = request.app.state.relay
         consumer = request.app.state.consumer
-        body["relay"] = {"running": relay is not None, "last_error": relay.last_error if relay else None}
+        body["relay"] = {"running": bool(relay and relay.running),
+                         "last_error": relay.last_error if relay else None}
         body["consumer"] = {
-            "running": consumer is not None,
+            "running": bool(consumer and consumer.running),
             "assigned": bool(consumer and consumer.assigned.is_set()),
             "last_error": consumer.last_error if consumer else None,
         }

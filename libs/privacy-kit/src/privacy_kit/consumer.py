@@ -68,6 +68,7 @@ class EventConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 metadata_max_age_ms=5000,
+                fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
                 request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 40000),
             )
             try:
@@ -85,16 +86,42 @@ class EventConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def _run(self) -> None:
         self._consumer = consumer = await self._connect()
         while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=100)
-            if consumer.assignment():
-                self.assigned.set()
-            for tp, records in batches.items():
-                for record in records:
-                    await self.handle_record(record)
-                    await consumer.commit({tp: record.offset + 1})
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.handle_record(record)
+                        await consumer.commit({tp: record.offset + 1})
+                self.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Not committed, so the record comes again (after a rebalance, or a seek back
+                # to the committed offset); the idempotency record makes that harmless.
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("consumer %s loop failed; resuming from the committed offset", self.name)
+                await asyncio.sleep(1.0)
+                await self._rewind(consumer)
+
+    async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            try:
+                committed = await consumer.committed(tp)
+                if committed is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, committed)
+            except Exception as exc:
+                log.warning("could not rewind %s: %s", tp, exc)
 
     async def handle_record(self, record: ConsumerRecord) -> None:
         """Handle one record with bounded retries; after the last failure it is dead-lettered."""

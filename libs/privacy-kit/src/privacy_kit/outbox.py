@@ -70,6 +70,10 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def wake(self, *_: Any) -> None:
         self._wake.set()
 

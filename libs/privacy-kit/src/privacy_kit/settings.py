@@ -37,6 +37,8 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     consumer_max_retries: int = 3
     consumer_retry_backoff_s: float = 0.2
+    # How long the broker may hold a fetch with no new data: the floor of event latency.
+    consumer_fetch_max_wait_ms: int = 100
 
     jwt_secret: str = DEV_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
