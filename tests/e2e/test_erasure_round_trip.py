@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 from devstack.stack import STORES, Stack
 from privacy_kit.testing import auth, wait_for
@@ -97,9 +98,11 @@ async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store
 
         trace_id = secrets.token_hex(16)
         traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
-        created = await gw.post(
-            "/v1/erasure-jobs", headers={**dpo, "traceparent": traceparent},
-            json={"scope": "subject", "subject_id": subject, "reason": "request of the participant"})
+        # Other tests may have instrumented httpx in this process; it would replace our header.
+        with suppress_http_instrumentation():
+            created = await gw.post(
+                "/v1/erasure-jobs", headers={**dpo, "traceparent": traceparent},
+                json={"scope": "subject", "subject_id": subject, "reason": "request of the participant"})
         assert created.status_code == 202, created.text
         job = created.json()
         assert job["status"] == "pending"
@@ -126,7 +129,12 @@ async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store
     async def probe() -> bool:
         return spans_present()
 
-    await wait_for(probe, timeout=30, what="the whole erasure in one trace")
+    try:
+        await wait_for(probe, timeout=30, what="the whole erasure in one trace")
+    except AssertionError as exc:
+        seen = sorted({(s.service, s.name) for s in receiver.trace(trace_id)})
+        raise AssertionError(f"{exc}; spans of the trace: {seen}; "
+                             f"{len(receiver.spans)} spans received in all") from None
     spans = receiver.trace(trace_id)
     assert any(s.service == "gateway" and "POST" in s.name for s in spans)
     assert any(s.service == "retention" and "/v1/erasure-jobs" in s.name for s in spans)
