@@ -12,8 +12,8 @@ from privacy_kit.testing import Suite
 
 
 async def test_two_runners_at_once_apply_each_file_exactly_once(suite: Suite, tmp_path: Path) -> None:
-    migrations = tmp_path / "svc"
-    migrations.mkdir()
+    migrations = tmp_path / "svc" / "migrations"
+    migrations.mkdir(parents=True)
     # Not idempotent on purpose: a second application would fail or insert a second row.
     (migrations / "0001_create.sql").write_text(
         "CREATE TABLE applied (what text); INSERT INTO applied VALUES ('0001');"
@@ -25,7 +25,7 @@ async def test_two_runners_at_once_apply_each_file_exactly_once(suite: Suite, tm
     first, second = await asyncio.gather(migrate(dsn, migrations), migrate(dsn, migrations))
 
     assert sorted(first + second) == sorted(
-        ["migrations/0001_kit.sql", "svc/0001_create.sql", "svc/0002_more.sql"]
+        ["privacy_kit/0001_kit.sql", "svc/0001_create.sql", "svc/0002_more.sql"]
     )
     conn = await asyncpg.connect(dsn)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -114,17 +114,22 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+async def _principal(request: Request) -> Principal:
+    # An async dependency runs on the event loop; a plain def would take a thread-pool hop.
+    return current_principal(request)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
 def forbidden(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: the caller holds at least one of `roles`."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has(*roles):
             raise forbidden(f"This needs one of the roles: {', '.join(roles)}.")
         return principal
@@ -147,13 +152,13 @@ def check_subject(principal: Principal, subject_id: str) -> None:
     raise forbidden("You can only reach your own data.")
 
 
-def tenant_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
+async def tenant_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
     """Dependency for routes with a `{tenant_id}` path parameter."""
     check_tenant(principal, tenant_id)
     return principal
 
 
-def subject_access(subject_id: str, principal: CurrentPrincipal) -> Principal:
+async def subject_access(subject_id: str, principal: CurrentPrincipal) -> Principal:
     """Dependency for routes with a `{subject_id}` path parameter."""
     check_subject(principal, subject_id)
     return principal

@@ -27,8 +27,9 @@ def _lock_key(namespace: str) -> int:
 async def migrate(dsn: str, *directories: Path, namespace: str = "privacy-suite") -> list[str]:
     """Apply every numbered `.sql` file once, in order, under a Postgres advisory lock.
 
-    Files of each directory are tracked under '<directory name>/<file name>' so the kit's own
-    migrations and the service's never collide. Returns the files applied by this call.
+    Files are tracked as '<package>/<file name>', the package being the folder that holds the
+    migrations folder, so the kit's own and a service's never collide. Returns the files
+    applied by this call.
     """
     conn = await asyncpg.connect(dsn)
     applied: list[str] = []
@@ -44,7 +45,7 @@ async def migrate(dsn: str, *directories: Path, namespace: str = "privacy-suite"
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migration")}
             for directory in (KIT_MIGRATIONS, *directories):
                 for path in sorted(directory.glob("*.sql")):
-                    name = f"{directory.name}/{path.name}"
+                    name = f"{directory.resolve().parent.name}/{path.name}"
                     if name in done:
                         continue
                     async with conn.transaction():

@@ -10,6 +10,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ClientDisconnect):  # the caller hung up: nothing of ours went wrong
+            log.info("client left during %s %s", request.method, request.url.path)
+            return JSONResponse(error_body("client_disconnected", "The request was not finished."), 400)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
             error_body("internal_error", "Something went wrong on our side; it has been logged."),

@@ -9,6 +9,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
 log = logging.getLogger(__name__)
 _instrumented_libraries = False
@@ -19,7 +20,12 @@ def setup_tracing(service_name: str, otlp_endpoint: str) -> None:
     global _instrumented_libraries
     current = trace.get_tracer_provider()
     if not isinstance(current, TracerProvider):
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        # Without a collector nothing reads the spans: they still get ids and carry the trace
+        # context onwards (gateway, outbox, Kafka headers), but record nothing.
+        sampler = ALWAYS_ON if otlp_endpoint else ALWAYS_OFF
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}), sampler=sampler
+        )
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
