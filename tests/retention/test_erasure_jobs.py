@@ -135,6 +135,7 @@ async def test_erasure_job_input_is_checked_with_clear_messages(stores: Stores) 
     not_json = await stores.retention.post("/v1/erasure-jobs", headers={**DPO, "content-type": "application/json"},
                                            content=b"{not json")
     assert not_json.status_code == 422
+    assert not_json.json()["error"]["message"].startswith("body: is not valid JSON near character")
     unknown = await stores.retention.get(f"/v1/erasure-jobs/{uuid.uuid4()}", headers=DPO)
     assert unknown.status_code == 404
     assert unknown.json()["error"]["message"] == "There is no erasure job with this id."

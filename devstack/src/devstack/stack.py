@@ -290,6 +290,8 @@ def _choose_ports(names: tuple[str, ...], wanted: dict[str, int]) -> dict[str, i
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
+        # As uvicorn binds: a port whose last connections linger in TIME_WAIT is free to it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -50,6 +50,13 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
     details = []
     for err in errors:
+        if err.get("type") == "json_invalid":
+            loc = tuple(err.get("loc", ()))
+            where = f" near character {loc[1]}" if len(loc) > 1 else ""
+            reason = (err.get("ctx") or {}).get("error", "")
+            details.append({"field": "body",
+                            "message": f"is not valid JSON{where}" + (f" ({reason})" if reason else "")})
+            continue
         field = _field_path(tuple(err.get("loc", ())))
         msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
         details.append({"field": field, "message": msg})
