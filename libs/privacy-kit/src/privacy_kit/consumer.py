@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
@@ -42,6 +42,7 @@ class EventConsumer:
         self.name = settings.service_name
         self.by_topic = {topic_name(settings, s.topic): s for s in subscriptions}
         self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self.assigned = asyncio.Event()
         self.last_error: str | None = None
@@ -54,9 +55,10 @@ class EventConsumer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._consumer is not None:
-            with contextlib.suppress(Exception):
-                await self._consumer.stop()
+        for client in (self._consumer, self._dlq_producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.stop()
 
     async def _connect(self) -> AIOKafkaConsumer:
         backoff = 0.5
@@ -189,17 +191,26 @@ class EventConsumer:
                 error[:2000],
                 record.value,
             )
-        producer = new_producer(self.settings)
         try:
-            await producer.start()
+            producer = await self._dead_letter_producer()
             headers = [*(record.headers or ()), ("dlq.error", error[:500].encode())]
             await producer.send_and_wait(
                 dlq(record.topic), value=record.value, key=record.key, headers=headers
             )
         except Exception as exc:  # the row above keeps it visible; the DLQ copy is a courtesy
             log.error("could not write %s to the dead-letter topic: %s", record.topic, exc)
-        finally:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+
+    async def _dead_letter_producer(self) -> AIOKafkaProducer:
+        """Started on the first dead letter and kept: most consumers never need one."""
+        if self._dlq_producer is None:
+            producer = new_producer(self.settings)
+            try:
+                await producer.start()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._dlq_producer = producer
+        return self._dlq_producer
 
 

@@ -20,6 +20,11 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     return pool
 
 
+def rows_affected(status: str) -> int:
+    """The row count of an asyncpg command status such as 'DELETE 3' or 'INSERT 0 1'."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def _lock_key(namespace: str) -> int:
     return int.from_bytes(hashlib.sha256(namespace.encode()).digest()[:8], "big", signed=True)
 

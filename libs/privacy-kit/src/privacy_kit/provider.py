@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from privacy_kit.auth import require_roles
 from privacy_kit.consumer import Subscription
+from privacy_kit.db import rows_affected
 from privacy_kit.events import Envelope, Topic
 from privacy_kit.outbox import emit
 
@@ -82,7 +83,7 @@ async def scrub_sent_events(conn: asyncpg.Connection, subject_id: str) -> int:
     status = await conn.execute(
         "DELETE FROM outbox WHERE sent_at IS NOT NULL AND envelope->>'subject_id' = $1", subject_id
     )
-    return int(status.split()[-1])
+    return rows_affected(status)
 
 
 def inventory_event(provider: PrivacyProvider, source: str) -> Envelope:

@@ -4,6 +4,7 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.db import rows_affected
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -53,4 +54,4 @@ class BreachProvider(PrivacyProvider):
             )
         else:
             return {}
-        return {"breach_affected_subjects": int(status.split()[-1])}
+        return {"breach_affected_subjects": rows_affected(status)}

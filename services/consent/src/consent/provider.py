@@ -8,6 +8,7 @@ import asyncpg
 
 from consent.ledger import receipts, service
 from consent.settings import Settings
+from privacy_kit.db import rows_affected
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 LEDGER = "consent-ledger"
@@ -113,8 +114,8 @@ async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str,
     objections = await conn.execute(
         "DELETE FROM marketing_objection WHERE subject_id = $1", subject_id)
     parental = await conn.execute("DELETE FROM parental_consent WHERE subject_id = $1", subject_id)
-    return {LEDGER: _count(ledger), COOKIES: _count(cookies), OBJECTIONS: _count(objections),
-            PARENTAL: _count(parental)}
+    return {LEDGER: rows_affected(ledger), COOKIES: rows_affected(cookies), OBJECTIONS: rows_affected(objections),
+            PARENTAL: rows_affected(parental)}
 
 
 async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str]) -> dict[str, int]:
@@ -134,7 +135,7 @@ async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict
             "DELETE FROM cookie_choice WHERE subject_id IS NULL AND recorded_at < $1",
             scope.older_than,
         )
-        return {COOKIES: _count(result)}
+        return {COOKIES: rows_affected(result)}
     if scope.category == LEDGER:
         stale = await conn.fetch(
             """SELECT subject_id FROM consent_record GROUP BY subject_id
@@ -143,7 +144,3 @@ async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict
         )
         return await _erase_many(conn, [r["subject_id"] for r in stale])
     return {}
-
-
-def _count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])

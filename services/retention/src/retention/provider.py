@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.db import rows_affected
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -60,15 +61,11 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE subject_id = $1 AND released_at IS NOT NULL",
                 scope.subject_id,
             )
-            return {"erasure_jobs": _count(jobs), "legal_holds": _count(holds)}
+            return {"erasure_jobs": rows_affected(jobs), "legal_holds": rows_affected(holds)}
         if scope.kind == "tenant" and scope.tenant_id:
             holds = await conn.execute(
                 "DELETE FROM legal_hold WHERE tenant_id = $1 AND released_at IS NOT NULL",
                 scope.tenant_id,
             )
-            return {"legal_holds": _count(holds)}
+            return {"legal_holds": rows_affected(holds)}
         return {}
-
-
-def _count(status: str) -> int:
-    return int(status.split()[-1])

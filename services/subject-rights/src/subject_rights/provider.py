@@ -4,6 +4,7 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.db import rows_affected
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -43,4 +44,4 @@ class SubjectRightsProvider(PrivacyProvider):
             )
         else:
             return {}
-        return {"subject_requests": int(status.split()[-1])}
+        return {"subject_requests": rows_affected(status)}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from privacy_kit.db import rows_affected
 from privacy_kit.provider import ErasureScope
 
 ERASED_ACTOR = "erased"
@@ -32,10 +33,6 @@ ON CONFLICT (training_id) DO UPDATE SET
 
 # Child tables of a person, in deletion order; each has the person in `participant_id`.
 _PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
-
-
-def _count(status: str) -> int:
-    return int(status.split()[-1])
 
 
 async def erase(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
@@ -64,14 +61,14 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dic
         return counts  # not an id of ours, so nothing of it is stored here
     await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
     for table in _PERSON_TABLES:
-        counts[table] = _count(await conn.execute(
+        counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
-    counts["person_rectification"] = _count(await conn.execute(
+    counts["person_rectification"] = rows_affected(await conn.execute(
         "DELETE FROM person_rectification WHERE person_id = $1", sid))
-    counts["access_log"] = _count(await conn.execute(
+    counts["access_log"] = rows_affected(await conn.execute(
         "DELETE FROM access_log WHERE subject_id = $1", sid))
     await conn.execute("DELETE FROM anonymisation_opt_out WHERE subject_id = $1", sid)
-    counts["person"] = _count(await conn.execute("DELETE FROM person WHERE id = $1", sid))
+    counts["person"] = rows_affected(await conn.execute("DELETE FROM person WHERE id = $1", sid))
     await _forget_actor(conn, str(sid))
     return counts
 
@@ -106,12 +103,12 @@ async def erase_tenant(
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
     await conn.execute(_FOLD.format(where=not_held), tid, held)
     for table in _PERSON_TABLES:
-        counts[table] = _count(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
+        counts[table] = rows_affected(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
                                                   tid, held))
-    counts["person_rectification"] = _count(await conn.execute(
+    counts["person_rectification"] = rows_affected(await conn.execute(
         "DELETE FROM person_rectification WHERE tenant_id = $1 AND person_id <> ALL($2::uuid[])",
         tid, held))
-    counts["access_log"] = _count(await conn.execute(
+    counts["access_log"] = rows_affected(await conn.execute(
         "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
         tid, held))
     erased_ids = [r["id"] for r in await conn.fetch(
@@ -126,7 +123,7 @@ async def erase_tenant(
             "UPDATE tenant SET contract_state = 'terminated', updated_at = now() WHERE id = $1",
             tid)
     else:
-        counts["tenant"] = _count(await conn.execute("DELETE FROM tenant WHERE id = $1", tid))
+        counts["tenant"] = rows_affected(await conn.execute("DELETE FROM tenant WHERE id = $1", tid))
     return counts
 
 
@@ -147,4 +144,4 @@ async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[
     status = await conn.execute(
         f"DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])",
         cutoff, _uuids(scope.held_subject_ids))
-    return {table: _count(status)}
+    return {table: rows_affected(status)}

@@ -194,17 +194,13 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
     )
 
 
-async def get_job(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, Any] | None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
-    if job is None:
-        return None
-    stores = await conn.fetch(
-        "SELECT * FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job_id
-    )
+_JOB_FIELDS = ("id", "status", "scope", "subject_hash", "tenant_id", "category", "reason",
+               "trigger", "overdue", "created_at", "deadline_at", "completed_at")
+
+
+def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record]) -> dict[str, Any]:
     return {
-        **{k: job[k] for k in ("id", "status", "scope", "subject_hash", "tenant_id", "category",
-                                 "reason", "trigger", "overdue", "created_at", "deadline_at",
-                                 "completed_at")},
+        **{k: job[k] for k in _JOB_FIELDS},
         "certificate": json.loads(job["certificate"]) if job["certificate"] else None,
         "stores": {
             r["store"]: {
@@ -218,14 +214,33 @@ async def get_job(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, A
     }
 
 
+async def get_job(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, Any] | None:
+    jobs = await _jobs_with_stores(conn=conn, where="id = $1", args=(job_id,))
+    return jobs[0] if jobs else None
+
+
 async def list_jobs(*, conn: asyncpg.Connection, status: str | None, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT id FROM erasure_job WHERE ($1::text IS NULL OR status = $1) "
-        "ORDER BY created_at DESC LIMIT $2",
-        status, limit,
+    return await _jobs_with_stores(
+        conn=conn, where="($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2",
+        args=(status, limit),
     )
-    jobs = [await get_job(conn=conn, job_id=r["id"]) for r in rows]
-    return [j for j in jobs if j is not None]
+
+
+async def _jobs_with_stores(
+    *, conn: asyncpg.Connection, where: str, args: tuple[Any, ...]
+) -> list[dict[str, Any]]:
+    """The jobs and all their stores' answers in two queries, whatever the number of jobs."""
+    jobs = await conn.fetch(f"SELECT * FROM erasure_job WHERE {where}", *args)
+    if not jobs:
+        return []
+    stores = await conn.fetch(
+        "SELECT * FROM erasure_job_store WHERE job_id = ANY($1::uuid[]) ORDER BY store",
+        [j["id"] for j in jobs],
+    )
+    by_job: dict[uuid.UUID, list[asyncpg.Record]] = {j["id"]: [] for j in jobs}
+    for row in stores:
+        by_job[row["job_id"]].append(row)
+    return [_job_view(j, by_job[j["id"]]) for j in jobs]
 
 
 async def reemit_overdue(*, conn: asyncpg.Connection, deadline: timedelta, source: str) -> int:
