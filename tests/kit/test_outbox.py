@@ -9,6 +9,7 @@ from privacy_kit.db import create_pool, migrate
 from privacy_kit.events import Envelope, Topic
 from privacy_kit.infra import Tansu
 from privacy_kit.outbox import OutboxRelay, emit
+from privacy_kit.provider import forget_subject_events
 from privacy_kit.settings import ServiceSettings
 from privacy_kit.testing import Suite, read_events, wait_for
 
@@ -79,3 +80,23 @@ async def _has_error(relay: OutboxRelay) -> bool:
 
 async def _unsent_is_zero(conn: asyncpg.Connection) -> bool:
     return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+
+
+async def test_o25_erasure_forgets_the_subjects_events_sent_or_waiting(suite: Suite) -> None:
+    pool = await _pool(suite)
+    settings = ServiceSettings(**suite.env(suite.admin_dsn, "outbox-test"))
+    relay = OutboxRelay(settings, pool)
+    async with pool.acquire() as conn, conn.transaction():
+        await emit(conn, Topic.SUBJECT, _event(1))  # subject-1, published below
+    assert await relay.publish_batch() == 1
+    async with pool.acquire() as conn, conn.transaction():
+        await emit(conn, Topic.SUBJECT, _event(1))  # subject-1, still waiting for the relay
+        await emit(conn, Topic.SUBJECT, _event(2))  # someone else
+
+    async with pool.acquire() as conn, conn.transaction():
+        assert await forget_subject_events(conn, "subject-1") == 2
+    async with pool.acquire() as conn:
+        left = await conn.fetch("SELECT envelope->>'subject_id' AS s FROM outbox")
+    assert [r["s"] for r in left] == ["subject-2"]
+    await relay.stop()
+    await pool.close()

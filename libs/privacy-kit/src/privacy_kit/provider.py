@@ -78,10 +78,15 @@ class PrivacyProvider(ABC):
         """Resume processing after a restriction."""
 
 
-async def scrub_sent_events(conn: asyncpg.Connection, subject_id: str) -> int:
-    """Forget the subject's already-published events, so no table still names them."""
+async def forget_subject_events(conn: asyncpg.Connection, subject_id: str) -> int:
+    """Forget the outbox events that name an erased subject, published or not yet.
+
+    An event still waiting for the relay is about someone who no longer exists here, so it is
+    not sent after the erasure either. A row the relay holds while publishing is deleted once
+    the relay's transaction ends (the DELETE waits for its row lock).
+    """
     status = await conn.execute(
-        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND envelope->>'subject_id' = $1", subject_id
+        "DELETE FROM outbox WHERE envelope->>'subject_id' = $1", subject_id
     )
     return rows_affected(status)
 
@@ -108,7 +113,7 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         scope = ErasureScope.model_validate(event.data["scope"])
         counts = await provider.erase(conn, scope)
         if scope.kind == "subject" and scope.subject_id:
-            await scrub_sent_events(conn, scope.subject_id)
+            await forget_subject_events(conn, scope.subject_id)
         await emit(
             conn,
             Topic.ERASURE,

@@ -11,7 +11,7 @@ import asyncpg
 
 from privacy_kit.events import Envelope, Topic
 from privacy_kit.outbox import emit
-from privacy_kit.provider import ERASURE_REQUESTED, scrub_sent_events
+from privacy_kit.provider import ERASURE_REQUESTED, forget_subject_events
 from retention.erasure import certificate
 from retention.erasure.models import ErasureJobCreate
 
@@ -182,7 +182,7 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         job_id, completed_at, json.dumps(body),
     )
     if subject_id:
-        await scrub_sent_events(conn, subject_id)
+        await forget_subject_events(conn, subject_id)
     await emit(
         conn,
         Topic.ERASURE,
