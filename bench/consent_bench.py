@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from devstack.infra import create_database, free_port, start_embedded_postgres, wait_for_port
 from privacy_kit.auth import mint_token
-from privacy_kit.infra import create_database, free_port, start_embedded_postgres, wait_for_port
 from privacy_kit.settings import DEV_SECRET
 
 SUBJECT = "bench-subject-1"

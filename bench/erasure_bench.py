@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
-from privacy_kit.infra import Tansu, start_embedded_postgres
-from privacy_kit.testing import auth
+from devstack.testing import auth
 
 
 async def round_trip(gw: httpx.AsyncClient, tenant_id: str) -> float:

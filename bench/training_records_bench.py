@@ -35,17 +35,17 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from privacy_kit.auth import mint_token
-from privacy_kit.events import Envelope, Topic
-from privacy_kit.infra import (
+from devstack.infra import (
     Tansu,
     create_database,
     free_port,
     start_embedded_postgres,
     wait_for_port,
 )
+from devstack.testing import read_events
+from privacy_kit.auth import mint_token
+from privacy_kit.events import Envelope, Topic
 from privacy_kit.settings import DEV_SECRET
-from privacy_kit.testing import read_events
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,12 +15,12 @@ from fastapi import FastAPI
 
 from consent.main import create_app
 from consent.settings import Settings
+from devstack.infra import drop_database
+from devstack.testing import Suite, app_client
 from privacy_kit.app import create_app as create_service
 from privacy_kit.consumer import Subscription
 from privacy_kit.events import Envelope, Topic
-from privacy_kit.infra import drop_database
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.testing import Suite, app_client
 
 LISTENER_SQL = """
 CREATE TABLE seen_consent (

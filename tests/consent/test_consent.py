@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from devstack.testing import auth, read_events, wait_for
 from privacy_kit.events import Envelope, Topic
-from privacy_kit.testing import auth, read_events, wait_for
 
 SEEDED = {"newsletter", "service-email", "analytics", "session-recording", "advertising",
           "third-party-sharing", "anonymised-research", "anonymised-data"}

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from privacy_kit.infra import free_port
+from devstack.infra import free_port
 
 
 @dataclass(frozen=True)

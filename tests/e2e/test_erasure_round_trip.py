@@ -14,7 +14,7 @@ import pytest_asyncio
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 from devstack.stack import STORES, Stack
-from privacy_kit.testing import auth, wait_for
+from devstack.testing import auth, wait_for
 
 from .otlp import OtlpReceiver
 

@@ -17,8 +17,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from devstack.infra import free_port, wait_for_port
 from gateway.settings import Settings
-from privacy_kit.infra import free_port, wait_for_port
 from privacy_kit.settings import DEV_SECRET
 
 

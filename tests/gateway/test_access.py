@@ -7,11 +7,11 @@ import time
 import httpx
 import pytest
 
+from devstack.testing import app_client, auth, token
 from gateway.main import create_app
 from gateway.settings import Settings
 from privacy_kit.auth import mint_token
 from privacy_kit.settings import DEV_SECRET
-from privacy_kit.testing import app_client, auth, token
 
 
 def _assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:

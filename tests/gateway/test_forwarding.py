@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 
+from devstack.testing import app_client, auth
 from gateway.main import create_app
 from gateway.settings import Settings
-from privacy_kit.testing import app_client, auth
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 CALLER_SPAN = "b7ad6b7169203331"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from devstack.testing import app_client
 from gateway.main import create_app
 from gateway.openapi import merge_documents
 from gateway.settings import Settings
-from privacy_kit.testing import app_client
 
 
 async def test_merges_upstream_v1_paths_and_drops_internal(gateway_settings: Settings) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from devstack.testing import Suite, app_client, read_events, wait_for
 from privacy_kit.app import create_app
 from privacy_kit.consumer import Subscription
 from privacy_kit.events import Envelope, Topic, dlq
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.testing import Suite, app_client, read_events, wait_for
 
 
 async def _count(conn: asyncpg.Connection, event: Envelope) -> None:

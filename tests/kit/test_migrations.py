@@ -7,8 +7,8 @@ from pathlib import Path
 
 import asyncpg
 
+from devstack.testing import Suite
 from privacy_kit.db import migrate
-from privacy_kit.testing import Suite
 
 
 async def test_two_runners_at_once_apply_each_file_exactly_once(suite: Suite, tmp_path: Path) -> None:

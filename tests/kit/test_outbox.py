@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from devstack.infra import Tansu
+from devstack.testing import Suite, read_events, wait_for
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.events import Envelope, Topic
-from privacy_kit.infra import Tansu
 from privacy_kit.outbox import OutboxRelay, emit
 from privacy_kit.provider import forget_subject_events
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.testing import Suite, read_events, wait_for
 
 
 async def _pool(suite: Suite) -> asyncpg.Pool:

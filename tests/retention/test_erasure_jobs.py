@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from breach.main import create_app as create_breach
 from breach.settings import Settings as BreachSettings
-from privacy_kit.testing import Suite, app_client, auth, wait_for
+from devstack.testing import Suite, app_client, auth, wait_for
 from retention.erasure.certificate import subject_hash, verify
 from retention.main import create_app as create_retention
 from retention.settings import Settings as RetentionSettings

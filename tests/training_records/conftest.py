@@ -15,9 +15,9 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from devstack.infra import drop_database
+from devstack.testing import Suite, app_client, auth, wait_for
 from privacy_kit.events import Envelope
-from privacy_kit.infra import drop_database
-from privacy_kit.testing import Suite, app_client, auth, wait_for
 from training_records.main import create_app
 from training_records.settings import Settings
 

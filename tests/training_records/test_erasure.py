@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from devstack.testing import read_events, wait_for
 from privacy_kit.events import Envelope, Topic
-from privacy_kit.testing import read_events, wait_for
 
 KIT_TABLES = ("outbox", "processed_event", "dead_letter", "schema_migration")
 

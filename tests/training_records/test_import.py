@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from privacy_kit.testing import auth
+from devstack.testing import auth
 
 CSV = {"Content-Type": "text/csv"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from privacy_kit.testing import auth
+from devstack.testing import auth
 
 OPERATOR = auth("operator")
 DPO = auth("dpo")

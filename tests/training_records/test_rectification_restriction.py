@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from devstack.testing import auth, read_events, wait_for
 from privacy_kit.events import Envelope, Topic
-from privacy_kit.testing import auth, read_events, wait_for
 
 
 async def test_o24_rectification_keeps_history_and_emits_field_names_only(tr):

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(home: Path) -> int:
     """Start everything, print how to use it, and stop everything on Ctrl-C or SIGTERM."""
-    from privacy_kit.infra import Tansu, start_embedded_postgres
+    from devstack.infra import Tansu, start_embedded_postgres
 
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ from typing import IO, Any
 
 import httpx
 
+from devstack.infra import create_database, free_port, with_database
 from privacy_kit.db import migrate
-from privacy_kit.infra import create_database, free_port, with_database
 
 log = logging.getLogger(__name__)
 

@@ -23,15 +23,15 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
-from privacy_kit.auth import mint_token
-from privacy_kit.events import Envelope
-from privacy_kit.infra import (
+from devstack.infra import (
     Tansu,
     create_database,
     drop_database,
     start_embedded_postgres,
     with_database,
 )
+from privacy_kit.auth import mint_token
+from privacy_kit.events import Envelope
 from privacy_kit.settings import DEV_SECRET
 
 T = TypeVar("T")
