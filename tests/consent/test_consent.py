@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from devstack.testing import auth, read_events, wait_for
-from privacy_kit.events import Envelope, Topic
+from devstack.testing import auth, read_events, service_auth, wait_for
+from privacy_kit.events import Topic
+from privacy_kit.protocol import ErasureRequested, ErasureScope, envelope
 
 SEEDED = {"newsletter", "service-email", "analytics", "session-recording", "advertising",
           "third-party-sharing", "anonymised-research", "anonymised-data"}
@@ -432,8 +433,10 @@ async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:
     await consent.client.put(f"/v1/subjects/{sub}/marketing-objection", json={}, headers=me(sub))
     assert (await consent.client.get(f"/internal/subjects/{sub}/export",
                                      headers=me(sub))).status_code == 403
+    assert (await consent.client.get(f"/internal/subjects/{sub}/export",
+                                     headers=auth("dpo", sub="dpo-1"))).status_code == 403
     response = await consent.client.get(f"/internal/subjects/{sub}/export",
-                                        headers=auth("dpo", sub="dpo-1"))
+                                        headers=service_auth())
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert len(data["ledger"]) == 5  # two newsletter records + three cookie purposes
@@ -442,7 +445,7 @@ async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:
     assert len(data["marketing_objections"]) == 1
     assert data["effective_consents"]["newsletter"]["granted"] is False
     inventory = (await consent.client.get("/internal/inventory",
-                                          headers=auth("dpo", sub="dpo-1"))).json()
+                                          headers=service_auth("retention"))).json()
     assert {c["name"] for c in inventory["categories"]} >= {"consent-ledger", "cookie-choices"}
 
 
@@ -455,9 +458,11 @@ async def test_o25_erasure_deletes_ledger_and_cookie_choices_and_answers(consent
     await consent.client.post(f"/v1/cookie-choices/{cookie_id}/link", headers=me(sub))
     await consent.client.put(f"/v1/cookie-choices/{cookie_id}", json={"marketing": True})
     job_id = str(uuid.uuid4())
-    request = Envelope(type="erasure.requested", source="retention", subject_id=sub,
-                       data={"job_id": job_id, "stores": ["consent", "training-records"],
-                             "scope": {"kind": "subject", "subject_id": sub}})
+    request = envelope(
+        ErasureRequested(job_id=job_id, stores=["consent", "training-records"],
+                         scope=ErasureScope(kind="subject", subject_id=sub),
+                         deadline_at=datetime.now(UTC) + timedelta(hours=1)),
+        source="retention", subject_id=sub)
     producer = AIOKafkaProducer(bootstrap_servers=consent.suite.kafka_bootstrap)
     await producer.start()
     try:

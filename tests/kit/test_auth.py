@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from privacy_kit.auth import TokenVerifier, mint_token
+from privacy_kit.auth import TokenVerifier, mint_service_token, mint_token
 from privacy_kit.errors import ApiError
 from privacy_kit.settings import DEV_SECRET, ServiceSettings
 
@@ -55,7 +55,8 @@ def _rs256(key: rsa.RSAPrivateKey, **claims: object) -> str:
 def test_rs256_tokens_verify_against_the_jwks(rsa_key: rsa.RSAPrivateKey, jwks_url: str) -> None:
     verifier = TokenVerifier(ServiceSettings(
         environment="production", jwt_algorithm="RS256", jwks_url=jwks_url,
-        jwt_issuer="https://login.example", jwt_audience="privacy-suite"))
+        jwt_issuer="https://login.example", jwt_audience="privacy-suite",
+        service_token_secret="s" * 40))
     principal = verifier.verify(_rs256(rsa_key))
     assert (principal.sub, principal.tenant, principal.roles) == ("p-1", "t-1", frozenset({"participant"}))
 
@@ -85,5 +86,26 @@ def test_hs256_rejects_expired_and_foreign_tokens() -> None:
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="development JWT secret"):
         ServiceSettings(environment="production")
+    with pytest.raises(ValidationError, match="development service token secret"):
+        ServiceSettings(environment="production", jwt_secret="x" * 40)
     with pytest.raises(ValidationError, match="JWKS_URL"):
-        ServiceSettings(environment="production", jwt_algorithm="RS256")
+        ServiceSettings(environment="production", jwt_algorithm="RS256",
+                        service_token_secret="y" * 40)
+
+
+def test_service_tokens_come_only_from_the_kit_with_the_service_secret() -> None:
+    settings = ServiceSettings(service_name="subject-rights")
+    verifier = TokenVerifier(ServiceSettings(service_name="consent"))
+    caller = verifier.verify(mint_service_token(settings))
+    assert (caller.sub, caller.tenant, caller.roles) == ("subject-rights", None, {"service"})
+    # A person's token claiming the role does not get it.
+    person = verifier.verify(mint_token(DEV_SECRET, role=["service", "participant"], sub="p"))
+    assert person.roles == {"participant"}
+    # Signed with the person's secret instead of the service secret: refused.
+    forged = ServiceSettings(service_name="x", service_token_secret=DEV_SECRET)
+    with pytest.raises(ApiError) as refused:
+        verifier.verify(mint_service_token(forged))
+    assert refused.value.status_code == 401
+    expired = mint_service_token(settings, now=time.time() - 3600)
+    with pytest.raises(ApiError):
+        verifier.verify(expired)

@@ -30,9 +30,9 @@ from devstack.infra import (
     start_embedded_postgres,
     with_database,
 )
-from privacy_kit.auth import mint_token
+from privacy_kit.auth import mint_service_token, mint_token
 from privacy_kit.events import Envelope
-from privacy_kit.settings import DEV_SECRET
+from privacy_kit.settings import DEV_SECRET, ServiceSettings
 
 T = TypeVar("T")
 
@@ -77,6 +77,12 @@ def token(role: str | list[str], *, tenant: str | None = None, sub: str | None =
 
 def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+
+
+def service_auth(caller: str = "subject-rights") -> dict[str, str]:
+    """Headers of a call from another service (role `service`), as the kit mints them."""
+    settings = ServiceSettings(service_name=caller)
+    return {"Authorization": f"Bearer {mint_service_token(settings)}"}
 
 
 @asynccontextmanager
@@ -183,5 +189,12 @@ async def module_suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIt
 
 
 __all__ = [
-    "Suite", "app_client", "auth", "read_events", "token", "wait_for", "with_database",
+    "Suite",
+    "app_client",
+    "auth",
+    "read_events",
+    "service_auth",
+    "token",
+    "wait_for",
+    "with_database",
 ]

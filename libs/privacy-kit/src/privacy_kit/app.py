@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -179,6 +179,17 @@ async def db_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
 DbConn = Annotated[asyncpg.Connection, Depends(db_conn)]
 
 
-def settings_of(request: Request) -> ServiceSettings:
-    settings: ServiceSettings = request.app.state.settings
-    return settings
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_dependency(cls: type[S]) -> Callable[[Request], S]:
+    """A typed dependency for a service's own settings class:
+    `SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]`."""
+
+    def settings_of(request: Request) -> S:
+        settings = request.app.state.settings
+        if not isinstance(settings, cls):
+            raise TypeError(f"the app's settings are not a {cls.__name__}")
+        return settings
+
+    return settings_of

@@ -16,6 +16,10 @@ from privacy_kit.settings import ServiceSettings
 
 ROLES = ("participant", "beheerder", "dpo", "operator")
 STAFF = frozenset({"dpo", "operator"})
+# Service tokens: minted by the kit from configuration, for calls between services only.
+SERVICE_ROLE = "service"
+SERVICE_TOKEN_KID = "privacy-suite-service"
+SERVICE_AUDIENCE = "privacy-suite-internal"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,28 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwt_algorithm == "RS256" else None
 
     def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
+        if header.get("kid") == SERVICE_TOKEN_KID:
+            return self._verify_service(token)
+        principal = self._verify_person(token)
+        if SERVICE_ROLE in principal.roles:  # only the kit's service tokens carry it
+            principal = Principal(principal.sub, principal.tenant, principal.roles - {SERVICE_ROLE})
+        return principal
+
+    def _verify_service(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self.settings.service_token_secret, algorithms=["HS256"],
+                audience=SERVICE_AUDIENCE, options={"require": ["sub", "exp", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", "The service token is not valid.") from exc
+        return Principal(sub=str(claims["sub"]), tenant=None, roles=frozenset({SERVICE_ROLE}))
+
+    def _verify_person(self, token: str) -> Principal:
         try:
             if self._jwks is not None:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -92,6 +118,20 @@ def mint_token(
     if tenant:
         claims["tenant"] = tenant
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def mint_service_token(settings: ServiceSettings, *, now: float | None = None) -> str:
+    """A short-lived token of role `service` naming the calling service (its `sub`)."""
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "sub": settings.service_name,
+        "roles": [SERVICE_ROLE],
+        "aud": SERVICE_AUDIENCE,
+        "iat": issued,
+        "exp": issued + settings.service_token_ttl_s,
+    }
+    return jwt.encode(claims, settings.service_token_secret, algorithm="HS256",
+                      headers={"kid": SERVICE_TOKEN_KID})
 
 
 def bearer_token(request: Request) -> str:
@@ -152,17 +192,33 @@ def check_subject(principal: Principal, subject_id: str) -> None:
     raise forbidden("You can only reach your own data.")
 
 
-async def tenant_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
-    """Dependency for routes with a `{tenant_id}` path parameter."""
-    check_tenant(principal, tenant_id)
-    return principal
-
-
 async def subject_access(subject_id: str, principal: CurrentPrincipal) -> Principal:
     """Dependency for routes with a `{subject_id}` path parameter."""
     check_subject(principal, subject_id)
     return principal
 
 
-TenantPrincipal = Annotated[Principal, Depends(tenant_access)]
 SubjectPrincipal = Annotated[Principal, Depends(subject_access)]
+
+# Role aliases every service uses, so the rule is written once.
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+Operator = Annotated[Principal, Depends(require_roles("operator"))]
+ServiceCaller = Annotated[Principal, Depends(require_roles(SERVICE_ROLE))]
+
+
+def check_tenant_manager(principal: Principal, tenant_id: str) -> None:
+    """Staff, or a Beheerder of this tenant: those who manage a client organisation's data."""
+    if principal.is_staff:
+        return
+    if not principal.has("beheerder"):
+        raise forbidden("This needs a Beheerder of this organisation, or platform staff.")
+    check_tenant(principal, tenant_id)
+
+
+async def tenant_manager_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
+    """Dependency for `{tenant_id}` routes that only the tenant's Beheerders and staff use."""
+    check_tenant_manager(principal, tenant_id)
+    return principal
+
+
+TenantManager = Annotated[Principal, Depends(tenant_manager_access)]

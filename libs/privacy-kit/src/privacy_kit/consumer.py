@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -15,12 +16,28 @@ from pydantic import ValidationError
 
 from privacy_kit.events import Envelope, dlq
 from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.protocol import Event, P, ProtocolError, payload_of
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("privacy_kit.consumer")
 
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, Event[P]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class On(Generic[P]):
+    """One handler for one event type, which it receives parsed into its payload model."""
+
+    model: type[P]
+    handler: Handler[P]
+
+    async def __call__(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        await self.handler(conn, Event(envelope, payload_of(envelope, self.model)))
+
+
+def on(model: type[P], handler: Handler[P]) -> On[P]:
+    return On(model, handler)
 
 
 @dataclass
@@ -28,7 +45,18 @@ class Subscription:
     """Handlers of one topic family, by event type. Other event types are passed over."""
 
     topic: str
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    handlers: dict[str, On[Any]] = field(default_factory=dict)
+
+
+def subscribe(*handlers: On[Any]) -> list[Subscription]:
+    """Group handlers into one subscription per topic (the payload model names the topic)."""
+    by_topic: dict[str, Subscription] = {}
+    for h in handlers:
+        subscription = by_topic.setdefault(h.model.TOPIC, Subscription(h.model.TOPIC))
+        if h.model.TYPE in subscription.handlers:
+            raise ValueError(f"two handlers for {h.model.TYPE}")
+        subscription.handlers[h.model.TYPE] = h
+    return list(by_topic.values())
 
 
 class EventConsumer:
@@ -157,6 +185,9 @@ class EventConsumer:
                 return
             except asyncio.CancelledError:
                 raise
+            except ProtocolError as exc:  # it will not fit on a retry either
+                await self._dead_letter(record, event, f"ProtocolError: {exc}")
+                return
             except Exception as exc:
                 log.warning(
                     "%s failed on %s %s (attempt %d/%d): %s",
@@ -167,7 +198,7 @@ class EventConsumer:
                     return
                 await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2**attempt)
 
-    async def _apply(self, handler: Handler, event: Envelope) -> None:
+    async def _apply(self, handler: On[Any], event: Envelope) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             first_time = await conn.fetchval(
                 """INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)

@@ -8,6 +8,10 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "privacy-suite-development-secret-change-me"
+DEV_SERVICE_SECRET = "privacy-suite-development-service-secret-change-me"
+
+# The stores, by name, and the setting that holds each one's base URL (`<NAME>_URL`).
+STORES = ("training-records", "consent", "retention", "breach", "subject-rights")
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +38,9 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 1.0
+    # Sent outbox rows are kept this long (to look into a delivery), then pruned.
+    outbox_retention_s: float = 7 * 24 * 3600
+    outbox_prune_interval_s: float = 3600
     consumers_enabled: bool = True
     consumer_max_retries: int = 3
     consumer_retry_backoff_s: float = 0.2
@@ -46,7 +53,28 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = ""
     jwt_audience: str = ""
 
+    # Calls between services (e.g. subject-rights asking every store's export) carry a short
+    # token of role `service` signed with this secret, which no person's token can imitate.
+    service_token_secret: str = DEV_SERVICE_SECRET
+    service_token_ttl_s: int = 300
+    training_records_url: str = "http://127.0.0.1:8001"
+    consent_url: str = "http://127.0.0.1:8002"
+    retention_url: str = "http://127.0.0.1:8003"
+    breach_url: str = "http://127.0.0.1:8004"
+    subject_rights_url: str = "http://127.0.0.1:8005"
+
     otel_exporter_otlp_endpoint: str = ""
+
+    @property
+    def store_urls(self) -> dict[str, str]:
+        """Base URL of each store, by store name."""
+        return {
+            "training-records": self.training_records_url,
+            "consent": self.consent_url,
+            "retention": self.retention_url,
+            "breach": self.breach_url,
+            "subject-rights": self.subject_rights_url,
+        }
 
     @property
     def group_id(self) -> str:
@@ -58,6 +86,10 @@ class ServiceSettings(BaseSettings):
             if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_SECRET:
                 raise ValueError(
                     "production refuses the development JWT secret: set JWT_SECRET or use RS256"
+                )
+            if self.service_token_secret == DEV_SERVICE_SECRET:
+                raise ValueError(
+                    "production refuses the development service token secret: set SERVICE_TOKEN_SECRET"
                 )
             if self.jwt_algorithm == "RS256" and not self.jwks_url:
                 raise ValueError("RS256 needs JWKS_URL")

@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.app import create_app as create_service
-from retention.erasure import flows
+from retention import handlers, sweeps
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
@@ -29,11 +29,6 @@ async def health(conn: asyncpg.Connection) -> dict[str, Any]:
             "erasure_jobs_overdue": overdue}
 
 
-async def _init_background(app: FastAPI) -> None:
-    app.state.background = []
-    await flows.start_overdue_sweep(app)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service(
@@ -42,10 +37,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Erasure jobs, legal holds and the record of processing activities.",
         routers=[erasure_router, legal_hold_router, register_router],
         provider=RetentionProvider(),
-        subscriptions=flows.subscriptions(settings),
+        subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
-        on_start=[_init_background],
-        on_stop=[flows.stop_background],
+        on_start=[sweeps.start],
+        on_stop=[sweeps.stop],
     )
     return app

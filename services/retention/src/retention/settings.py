@@ -1,3 +1,8 @@
+from typing import Annotated
+
+from fastapi import Depends
+
+from privacy_kit.app import settings_dependency
 from privacy_kit.settings import ServiceSettings
 
 
@@ -8,3 +13,6 @@ class Settings(ServiceSettings):
     # A store that has not acknowledged by then gets the request again and the job is flagged.
     erasure_deadline_s: int = 15 * 60
     overdue_sweep_interval_s: float = 30.0
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -6,8 +6,10 @@ from typing import Any
 
 import asyncpg
 
+from consent import events
 from consent.catalogue.models import PolicyCreate, PolicyRead, PurposeCreate, PurposeRead
 from privacy_kit.errors import ApiError
+from privacy_kit.protocol import PolicyPublished
 
 PURPOSE_COLUMNS = """id, name, description, legal_basis, cookie_category, vendors,
     direct_marketing, gpc_refusal, default_granted, created_at, retired_at"""
@@ -144,4 +146,10 @@ async def publish_policy(*, conn: asyncpg.Connection, policy: PolicyCreate, acto
     )
     if inserted is None:
         raise ApiError(409, "policy_exists", f"Version '{policy.version}' is published already.")
-    return await get_policy(conn=conn, version=policy.version)
+    published = await get_policy(conn=conn, version=policy.version)
+    await events.policy_published(conn, PolicyPublished(
+        version=published.version, effective_date=published.effective_date,
+        materially_changed_purposes=published.materially_changed_purposes,
+        announce=published.announce,
+    ))
+    return published

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from consent.catalogue import service
 from consent.catalogue.models import PolicyCreate, PolicyRead, PurposeCreate, PurposeRead
-from consent.events import POLICY_PUBLISHED, SOURCE
 from privacy_kit.app import DbConn
-from privacy_kit.auth import Principal, require_roles
-from privacy_kit.events import Envelope, Topic
-from privacy_kit.outbox import emit
+from privacy_kit.auth import Staff
 
 router = APIRouter(prefix="/v1", tags=["purposes and policies"])
-Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
 
 
 @router.get("/purposes", summary="The purposes catalogue (public)")
@@ -55,14 +51,4 @@ async def get_policy(version: str, conn: DbConn) -> PolicyRead:
 @router.post("/policies", status_code=201, summary="Publish a policy version (dpo, operator)")
 async def publish_policy(body: PolicyCreate, conn: DbConn, staff: Staff) -> PolicyRead:
     async with conn.transaction():
-        policy = await service.publish_policy(conn=conn, policy=body, actor=staff.sub)
-        await emit(conn, Topic.CONSENT, Envelope(
-            type=POLICY_PUBLISHED, source=SOURCE,
-            data={
-                "version": policy.version,
-                "effective_date": policy.effective_date.isoformat(),
-                "materially_changed_purposes": policy.materially_changed_purposes,
-                "announce": policy.announce,
-            },
-        ), key=f"policy:{policy.version}")
-    return policy
+        return await service.publish_policy(conn=conn, policy=body, actor=staff.sub)

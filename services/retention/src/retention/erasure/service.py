@@ -9,13 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from privacy_kit.events import Envelope, Topic
-from privacy_kit.outbox import emit
-from privacy_kit.provider import ERASURE_REQUESTED, forget_subject_events
+from privacy_kit.db import rows_affected
+from privacy_kit.outbox import emit, forget_subject_events
+from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
 from retention.erasure.models import ErasureJobCreate
-
-ERASURE_JOB_COMPLETED = "erasure.job_completed"
+from retention.register import service as register
 
 
 class NoStoresKnown(Exception):
@@ -24,11 +23,6 @@ class NoStoresKnown(Exception):
 
 class UnderLegalHold(Exception):
     pass
-
-
-async def stores_with_personal_data(*, conn: asyncpg.Connection) -> list[str]:
-    rows = await conn.fetch("SELECT store FROM store_inventory WHERE personal ORDER BY store")
-    return [r["store"] for r in rows]
 
 
 async def held_subjects(*, conn: asyncpg.Connection, tenant_id: str | None = None) -> list[str]:
@@ -61,7 +55,7 @@ async def create_job(
     deadline: timedelta,
     source: str,
 ) -> uuid.UUID:
-    stores = await stores_with_personal_data(conn=conn)
+    stores = await register.stores_with_personal_data(conn=conn)
     if not stores:
         raise NoStoresKnown
     held: list[str] = []
@@ -76,76 +70,74 @@ async def create_job(
         held = await held_subjects(conn=conn, tenant_id=request.tenant_id)
     job_id = uuid.uuid4()
     now = datetime.now(UTC)
+    scope = ErasureScope(
+        kind=request.scope, subject_id=request.subject_id, tenant_id=request.tenant_id,
+        category=request.category, older_than=request.older_than, held_subject_ids=held,
+    )
     hashed = certificate.subject_hash(secret, request.subject_id) if request.subject_id else None
     await conn.execute(
         """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
-               older_than, reason, trigger, requested_by, created_at, deadline_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+               older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)""",
         job_id, request.scope, request.subject_id, hashed, request.tenant_id, request.category,
         request.older_than, request.reason, trigger, requested_by, now, now + deadline,
+        scope.model_dump_json(),
     )
     await conn.executemany(
         "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
         [(job_id, store) for store in stores],
     )
-    await _request(conn=conn, job_id=job_id, stores=stores, held=held, source=source)
+    await _request(conn=conn, job_id=job_id, scope=scope, stores=stores,
+                   deadline_at=now + deadline, source=source)
     return job_id
 
 
 async def _request(
-    *, conn: asyncpg.Connection, job_id: uuid.UUID, stores: list[str], held: list[str], source: str
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, scope: ErasureScope, stores: list[str],
+    deadline_at: datetime, source: str,
 ) -> None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
-    assert job is not None
-    scope = {
-        "kind": job["scope"],
-        "subject_id": job["subject_id"],
-        "tenant_id": job["tenant_id"],
-        "category": job["category"],
-        "older_than": job["older_than"].isoformat() if job["older_than"] else None,
-        "held_subject_ids": held,
-    }
     await emit(
         conn,
-        Topic.ERASURE,
-        Envelope(
-            type=ERASURE_REQUESTED,
-            source=source,
-            tenant_id=job["tenant_id"],
-            subject_id=job["subject_id"],
-            correlation_id=str(job_id),
-            data={"job_id": str(job_id), "scope": scope, "stores": stores,
-                  "deadline_at": job["deadline_at"].isoformat()},
-        ),
-        key=job["subject_id"] or job["tenant_id"] or str(job_id),
+        ErasureRequested(job_id=job_id, scope=scope, stores=stores, deadline_at=deadline_at),
+        source=source,
+        tenant_id=scope.tenant_id,
+        subject_id=scope.subject_id,
+        correlation_id=str(job_id),
+        key=scope.subject_id or scope.tenant_id or str(job_id),
     )
 
 
 async def acknowledge(
-    *, conn: asyncpg.Connection, job_id: str, store: str, counts: dict[str, int], erased: int,
-    secret: str, source: str,
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, store: str, counts: dict[str, int],
+    erased: int, secret: str, source: str,
 ) -> bool:
-    """Record a store's answer; returns True when this answer completed the job."""
+    """Record a store's answer; returns True when this answer completed the job.
+
+    The job row is locked first, so answers handled at the same time are counted one after
+    the other and exactly one of them completes the job.
+    """
+    status = await conn.fetchval("SELECT status FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
+    if status != "pending":
+        return False  # unknown or already completed
     updated = await conn.execute(
         """UPDATE erasure_job_store SET status = 'completed', counts = $3::jsonb, erased = $4,
                acknowledged_at = now()
            WHERE job_id = $1 AND store = $2 AND status = 'pending'""",
-        uuid.UUID(job_id), store, json.dumps(counts), erased,
+        job_id, store, json.dumps(counts), erased,
     )
-    if updated.endswith(" 0"):
-        return False  # unknown job, a store not asked, or a repeated answer
+    if rows_affected(updated) == 0:
+        return False  # a store not asked, or a repeated answer
     pending = await conn.fetchval(
-        "SELECT count(*) FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'",
-        uuid.UUID(job_id),
+        "SELECT count(*) FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job_id
     )
     if pending:
         return False
-    await _complete(conn=conn, job_id=uuid.UUID(job_id), secret=secret, source=source)
+    await _complete(conn=conn, job_id=job_id, secret=secret, source=source)
     return True
 
 
 async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str, source: str) -> None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
+    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
     assert job is not None
     stores = await conn.fetch(
         "SELECT store, counts, erased, acknowledged_at FROM erasure_job_store WHERE job_id = $1 ORDER BY store",
@@ -177,7 +169,7 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
     subject_id = job["subject_id"]
     await conn.execute(
         """UPDATE erasure_job SET status = 'completed', completed_at = $2, certificate = $3::jsonb,
-               subject_id = NULL
+               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}'
            WHERE id = $1""",
         job_id, completed_at, json.dumps(body),
     )
@@ -185,12 +177,9 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         await forget_subject_events(conn, subject_id)
     await emit(
         conn,
-        Topic.ERASURE,
-        Envelope(type=ERASURE_JOB_COMPLETED, source=source, tenant_id=job["tenant_id"],
-                 correlation_id=str(job_id),
-                 data={"job_id": str(job_id), "stores": [r["store"] for r in stores],
-                       "erased": sum(r["erased"] or 0 for r in stores)}),
-        key=str(job_id),
+        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
+                            erased=sum(r["erased"] or 0 for r in stores)),
+        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
     )
 
 
@@ -246,19 +235,22 @@ async def _jobs_with_stores(
 async def reemit_overdue(*, conn: asyncpg.Connection, deadline: timedelta, source: str) -> int:
     """Ask the stores that missed the deadline again, and flag the job as overdue."""
     jobs = await conn.fetch(
-        """SELECT id, tenant_id FROM erasure_job WHERE status = 'pending' AND deadline_at < now()
-           FOR UPDATE SKIP LOCKED"""
+        """SELECT id, request_scope::text AS request_scope FROM erasure_job
+           WHERE status = 'pending' AND deadline_at < now() FOR UPDATE SKIP LOCKED"""
     )
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
-        await conn.execute(
+        deadline_at = await conn.fetchval(
             """UPDATE erasure_job SET overdue = true, reemitted = reemitted + 1,
-                   deadline_at = now() + $2::interval WHERE id = $1""",
+                   deadline_at = now() + $2::interval WHERE id = $1 RETURNING deadline_at""",
             job["id"], deadline,
         )
-        held = await held_subjects(conn=conn, tenant_id=job["tenant_id"])
-        await _request(conn=conn, job_id=job["id"], stores=[r["store"] for r in pending],
-                       held=held, source=source)
+        scope = ErasureScope.model_validate_json(job["request_scope"])
+        if scope.kind != "subject":  # holds placed since the first request are honoured too
+            held = await held_subjects(conn=conn, tenant_id=scope.tenant_id)
+            scope = scope.model_copy(update={"held_subject_ids": held})
+        await _request(conn=conn, job_id=job["id"], scope=scope,
+                       stores=[r["store"] for r in pending], deadline_at=deadline_at, source=source)
     return len(jobs)

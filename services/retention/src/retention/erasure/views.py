@@ -4,24 +4,22 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import Principal, require_roles
+from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead
-from retention.settings import Settings
+from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/erasure-jobs", tags=["erasure"])
-Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
 
 
 @router.post("", status_code=202, response_model=ErasureJobRead,
              summary="Erase a subject, a tenant or a category in every store (O25)")
 async def create_erasure_job(body: ErasureJobCreate, principal: Staff, conn: DbConn,
-                             request: Request) -> dict:
-    settings: Settings = request.app.state.settings
+                             settings: SettingsDep) -> dict:
     try:
         async with conn.transaction():
             job_id = await service.create_job(

@@ -1,26 +1,17 @@
-"""The record of processing activities (GDPR Art. 30), merged from every store's inventory."""
+"""The record of processing activities (GDPR Art. 30)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import require_roles
+from privacy_kit.auth import Staff
+from retention.register import service
+from retention.register.models import ProcessingRegister
 
 router = APIRouter(prefix="/v1/processing-register", tags=["register"])
 
 
-@router.get("", dependencies=[Depends(require_roles("dpo", "operator"))],
-            summary="What every store holds, why, on which basis, for how long, shared with whom")
-async def processing_register(conn: DbConn) -> dict[str, Any]:
-    rows = await conn.fetch("SELECT * FROM store_inventory ORDER BY store")
-    return {
-        "stores": [
-            {"store": r["store"], "personal": r["personal"], "published_at": r["published_at"],
-             "categories": json.loads(r["categories"])}
-            for r in rows
-        ]
-    }
+@router.get("", summary="What every store holds, why, on which basis, for how long, shared with whom")
+async def processing_register(staff: Staff, conn: DbConn) -> ProcessingRegister:
+    return await service.get_register(conn=conn)

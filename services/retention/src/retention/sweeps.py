@@ -1,0 +1,42 @@
+"""Retention's background work: jobs whose stores missed their deadline are asked again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from retention.erasure import service
+from retention.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def start(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(settings.overdue_sweep_interval_s)
+            try:
+                async with app.state.pool.acquire() as conn, conn.transaction():
+                    count = await service.reemit_overdue(
+                        conn=conn, deadline=timedelta(seconds=settings.erasure_deadline_s),
+                        source=settings.service_name,
+                    )
+                if count:
+                    log.warning("re-requested %d overdue erasure jobs", count)
+            except Exception:
+                log.exception("overdue sweep failed; trying again next round")
+
+    app.state.background = [asyncio.create_task(sweep(), name="overdue-sweep")]
+
+
+async def stop(app: FastAPI) -> None:
+    for task in getattr(app.state, "background", []):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
