@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from privacy_kit.settings import STORES
+
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 WRITES = "POST PUT PATCH DELETE"
 STAFF = frozenset({"dpo", "operator"})
@@ -67,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
     Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
                r"(/|$)", "retention", roles=STAFF),
+    # What each store wrote to people (identity codes, notices), for staff.
+    *(Route("GET", rf"^/v1/messages/{store}/?$", store, roles=STAFF) for store in STORES),
     # Breaches and subject requests.
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
