@@ -121,7 +121,7 @@ class MessageSender(Worker):
         self._listener: asyncpg.Connection | None = None
 
     async def _close(self) -> None:
-        await unlisten(self.pool, self._listener)
+        await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self._woken)
 
     def _woken(self, *_: Any) -> None:
         self._wake.set()

@@ -108,7 +108,7 @@ class OutboxRelay(Worker):
         self.pruning: dict[str, Any] = {"last_run_at": None, "pruned": 0, "last_error": None}
 
     async def _close(self) -> None:
-        await unlisten(self.pool, self._listener)
+        await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self.wake)
         await self.producer.stop()
 
     def wake(self, *_: Any) -> None:

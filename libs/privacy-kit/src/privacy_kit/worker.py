@@ -59,9 +59,13 @@ async def listen(
         return None
 
 
-async def unlisten(pool: asyncpg.Pool, conn: asyncpg.Connection | None) -> None:
+async def unlisten(
+    pool: asyncpg.Pool, conn: asyncpg.Connection | None, channel: str,
+    callback: Callable[..., None],
+) -> None:
     if conn is not None:
         with contextlib.suppress(Exception):
+            await conn.remove_listener(channel, callback)
             await pool.release(conn)
 
 
