@@ -14,7 +14,7 @@ from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from privacy_kit.events import Envelope, dlq
-from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.kafka import kafka_connection, new_producer, topic_name
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class EventConsumer:
         while True:
             consumer = AIOKafkaConsumer(
                 *self.by_topic,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                **kafka_connection(self.settings),
                 group_id=self.settings.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
