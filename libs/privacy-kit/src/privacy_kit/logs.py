@@ -63,14 +63,20 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+def log_handler(service_name: str, *, fmt: str = "json", stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing one line per record (JSON or text) with the request context."""
+    handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter(service_name))
+    handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    return handler
+
+
 def configure_logging(service_name: str, *, level: str = "INFO", fmt: str = "json") -> logging.Handler:
     """Install the process's log handler once; later calls (tests with many apps) keep it."""
     global _configured
     if _configured is not None:
         return _configured
-    handler = _StderrHandler()
-    handler.addFilter(ContextFilter(service_name))
-    handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler = log_handler(service_name, fmt=fmt)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level.upper())

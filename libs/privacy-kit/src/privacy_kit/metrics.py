@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -31,6 +32,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy_kit.logs import access_log, service_var
+
+log = logging.getLogger(__name__)
 
 MetricsHook = Callable[[asyncpg.Connection], Awaitable[dict[str, float]]]
 
@@ -174,6 +177,7 @@ def metrics_router(service: str, hooks: Sequence[MetricsHook] = (), *, database:
                 async with request.app.state.pool.acquire(timeout=2) as conn:
                     families += await database_gauges(conn, service, hooks)
             except Exception:
+                log.exception("metrics: the database did not answer")
                 up = 0.0
             families.append(_gauge("privacy_database_up", "1 when the database answered.", up, service))
             families += await consumer_gauges(request.app.state, service)

@@ -29,6 +29,19 @@ async def health(conn: asyncpg.Connection) -> dict[str, Any]:
             "erasure_jobs_overdue": overdue}
 
 
+async def erasure_gauges(conn: asyncpg.Connection) -> dict[str, float]:
+    """For /metrics: erasure jobs by state (overdue: pending past ERASURE_DEADLINE_S)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                  count(*) FILTER (WHERE status = 'pending' AND overdue) AS overdue,
+                  count(*) FILTER (WHERE status = 'completed') AS completed
+           FROM erasure_job"""
+    )
+    return {"privacy_erasure_jobs_pending": row["pending"],
+            "privacy_erasure_jobs_overdue": row["overdue"],
+            "privacy_erasure_jobs_completed": row["completed"]}
+
+
 async def _init_background(app: FastAPI) -> None:
     app.state.background = []
     await flows.start_overdue_sweep(app)
@@ -45,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriptions=flows.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
+        metrics=[erasure_gauges],
         on_start=[_init_background],
         on_stop=[flows.stop_background],
     )
