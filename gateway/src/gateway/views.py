@@ -60,13 +60,13 @@ async def proxy(request: Request) -> Response:
             raise ApiError(405, "method_not_allowed",
                            "This method is not allowed on this resource.")
         raise ApiError(404, "not_found", f"No such resource: {path}.")
+    # Metrics and the access log name the route row, never the raw path (it holds ids).
+    request.state.route_template = route.template
     limiter: RateLimiter = request.app.state.rate_limiter
     if limiter.enabled:
         principal = principal_or_none(request)
         client = request.client.host if request.client else "unknown"
         limiter.check(f"sub:{principal.sub}" if principal else f"ip:{client}")
-    # Metrics and the access log name the route row, never the raw path (it holds ids).
-    request.state.route_template = route.template
     authorize(request, route, path)
     span = trace.get_current_span()
     span.update_name(f"{request.method} {route.upstream}")
