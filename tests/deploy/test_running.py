@@ -17,7 +17,8 @@ import pytest_asyncio
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 from devstack.__main__ import main as devstack_main
-from devstack.stack import Stack
+from devstack.infra import free_port
+from devstack.stack import GATEWAY, Stack
 from devstack.testing import auth, read_events, wait_for
 from devstack.traces import load_spans, render
 
@@ -36,6 +37,8 @@ async def stack(postgres_admin_dsn: str, kafka_bootstrap: str,
         topic_prefix=f"run{uuid.uuid4().hex[:6]}.",
         database_prefix=f"run_{uuid.uuid4().hex[:6]}_",
         services=("consent", "retention"),
+        # Never the default ports: other suites on this machine may be using them.
+        ports={name: free_port() for name in ("consent", "retention", GATEWAY)},
         # Two partitions per topic: two replicas of a service can each own one.
         env={"TOPIC_PARTITIONS": "2", "OTEL_BSP_SCHEDULE_DELAY": "100"},
         log_dir=home / "logs",
@@ -70,8 +73,18 @@ async def test_logs_metrics_and_one_trace_across_processes_without_personal_data
                 json={"granted": True},
                 headers={**auth("participant", sub=subject), "X-Request-ID": request_id})
             assert answer.status_code == 200, answer.text
-            gateway_metrics = (await client.get(f"{stack.gateway_url}/metrics")).text
-            consent_metrics = (await client.get(f"{stack.urls['consent']}/metrics")).text
+
+            # A request is counted when its handling ends, just after the caller has the answer.
+            async def counted(url: str, needle: str) -> str | None:
+                text = (await client.get(f"{url}/metrics")).text
+                return text if needle in text else None
+
+            gateway_metrics = await wait_for(lambda: counted(
+                stack.gateway_url, 'privacy_http_requests_total{method="PUT",route="consent '),
+                timeout=10, what="the gateway's request counted")
+            consent_metrics = await wait_for(lambda: counted(
+                stack.urls["consent"], 'route="/v1/subjects/{subject_id}/consents/{purpose}"'),
+                timeout=10, what="consent's request counted")
 
     def access_line(name: str) -> dict[str, Any] | None:
         return next((line for line in _json_lines(stack.log_files[name])
