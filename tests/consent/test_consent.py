@@ -240,18 +240,14 @@ async def test_o14_a_new_policy_version_flags_consents_for_renewal(consent) -> N
 
 
 async def test_o10_cookie_choices_without_a_token_default_to_off(consent) -> None:
-    unknown = (await consent.client.get("/v1/cookie-choices/never-seen-cookie-1")).json()
-    assert unknown["chosen"] is False
-    assert unknown["choices"] == {"strictly_necessary": True, "functional": False,
-                                  "analytics": False, "marketing": False}
-    assert {k for k, v in unknown["consent_mode"].items() if v == "granted"} == {
-        "security_storage"}
-
     created = await consent.client.post("/v1/cookie-choices", json={"analytics": True})
     assert created.status_code == 201, created.text
     cookie_id = created.json()["cookie_id"]
+    assert created.json()["choices"] == {"strictly_necessary": True, "functional": False,
+                                         "analytics": True, "marketing": False}
     mode = created.json()["consent_mode"]
-    assert mode["analytics_storage"] == "granted" and mode["ad_storage"] == "denied"
+    assert {k for k, v in mode.items() if v == "granted"} == {
+        "security_storage", "analytics_storage"}
 
     changed = await consent.client.put(f"/v1/cookie-choices/{cookie_id}",
                                        json={"functional": True, "marketing": True})
@@ -265,7 +261,7 @@ async def test_o10_cookie_choices_without_a_token_default_to_off(consent) -> Non
                                        json={"strictly_necessary": False})
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "strictly_necessary_always_on"
-    assert (await consent.client.get("/v1/cookie-choices/bad id!")).status_code == 422
+    assert (await consent.client.get("/v1/cookie-choices/bad id!")).status_code == 404
     assert (await consent.client.put(f"/v1/cookie-choices/{cookie_id}",
                                      json={"analytics": "please"})).status_code == 422
 
@@ -321,6 +317,24 @@ async def test_o10_cookie_choices_are_linked_to_the_subject_on_login(consent) ->
     assert stranger.status_code == 409
     assert (await consent.client.post("/v1/cookie-choices/no-such-cookie-9/link",
                                       headers=me(sub))).status_code == 404
+
+
+async def test_o10_only_cookie_ids_the_service_issued_are_accepted(consent) -> None:
+    """A client cannot create a record under an id it made up: ids are signed by the server."""
+    made_up = "A" * 32 + "." + "B" * 22
+    for answer in (
+        await consent.client.put(f"/v1/cookie-choices/{made_up}", json={"analytics": True}),
+        await consent.client.put("/v1/cookie-choices/my-own-id-123", json={"analytics": True}),
+        await consent.client.get(f"/v1/cookie-choices/{made_up}"),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error"]["code"] == "unknown_cookie_id"
+    assert await consent.fetch("SELECT 1 FROM cookie_choice WHERE cookie_id = $1", made_up) == []
+    issued = (await consent.client.post("/v1/cookie-choices", json={})).json()["cookie_id"]
+    random_part, _, signature = issued.partition(".")
+    tampered = f"{random_part[:-1]}{'A' if random_part[-1] != 'A' else 'B'}.{signature}"
+    assert (await consent.client.put(f"/v1/cookie-choices/{tampered}", json={})).status_code == 404
+    assert (await consent.client.put(f"/v1/cookie-choices/{issued}", json={})).status_code == 200
 
 
 async def test_o12_an_objection_beats_a_later_marketing_grant_until_lifted(consent) -> None:

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-COOKIE_ID = r"^[A-Za-z0-9_-]{8,128}$"
 ConsentModeValue = Literal["granted", "denied"]
 
 
