@@ -36,7 +36,7 @@ async def state(consent, sub: str, headers: dict | None = None) -> dict:
 
 
 async def test_o9_seeded_purposes_and_policy_versions_are_public(consent) -> None:
-    purposes = (await consent.client.get("/v1/purposes")).json()
+    purposes = (await consent.client.get("/v1/purposes")).json()["items"]
     by_id = {p["id"]: p for p in purposes}
     assert set(by_id) == SEEDED
     assert by_id["analytics"]["vendors"] == ["Google Analytics"]
@@ -45,7 +45,7 @@ async def test_o9_seeded_purposes_and_policy_versions_are_public(consent) -> Non
     assert by_id["advertising"]["cookie_category"] == "marketing"
     assert by_id["newsletter"]["direct_marketing"] is True
     assert by_id["analytics"]["legal_basis"] == "consent"
-    policies = (await consent.client.get("/v1/policies")).json()
+    policies = (await consent.client.get("/v1/policies")).json()["items"]
     assert policies and policies[-1]["changelog"]
     assert sum(p["current"] for p in policies) == 1
 
@@ -55,7 +55,7 @@ async def test_o9_grant_is_recorded_with_when_which_version_and_how(consent) -> 
     response = await put(consent, sub, "newsletter", {"granted": True})
     assert response.status_code == 200, response.text
     record = response.json()
-    current = next(p for p in (await consent.client.get("/v1/policies")).json() if p["current"])
+    current = next(p for p in (await consent.client.get("/v1/policies")).json()["items"] if p["current"])
     assert record["subject_id"] == sub and record["purpose"] == "newsletter"
     assert record["granted"] is True and record["method"] == "api"
     assert record["policy_version"] == current["version"]
@@ -78,7 +78,7 @@ async def test_o11_withdrawal_keeps_the_earlier_record_and_the_chain_verifies(co
     withdrawn = (await put(consent, sub, "analytics", {"granted": False,
                                                        "method": "settings_page"})).json()
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history",
-                                        headers=me(sub))).json()
+                                        headers=me(sub))).json()["items"]
     assert [(r["granted"], r["method"]) for r in history] == [(True, "banner"),
                                                               (False, "settings_page")]
     assert history[0]["id"] == granted["id"] and history[0]["hash"] == granted["hash"]
@@ -186,8 +186,8 @@ async def test_o9_staff_add_and_retire_purposes_and_history_stays(consent) -> No
 
     retired = await consent.client.post(f"/v1/purposes/{slug}/retire", headers=dpo)
     assert retired.status_code == 200 and retired.json()["retired_at"]
-    assert slug not in {p["id"] for p in (await consent.client.get("/v1/purposes")).json()}
-    everything = (await consent.client.get("/v1/purposes?include_retired=true")).json()
+    assert slug not in {p["id"] for p in (await consent.client.get("/v1/purposes")).json()["items"]}
+    everything = (await consent.client.get("/v1/purposes?include_retired=true")).json()["items"]
     assert slug in {p["id"] for p in everything}
     again = await put(consent, sub, slug, {"granted": True})
     assert again.status_code == 409 and again.json()["error"]["code"] == "purpose_retired"
@@ -195,7 +195,7 @@ async def test_o9_staff_add_and_retire_purposes_and_history_stays(consent) -> No
     assert (effective["granted"], effective["source"], effective["retired"]) == (False, "retired",
                                                                                  True)
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history?purpose={slug}",
-                                        headers=me(sub))).json()
+                                        headers=me(sub))).json()["items"]
     assert [r["granted"] for r in history] == [True]
     assert (await put(consent, sub, slug, {"granted": False})).status_code == 200
 
@@ -370,7 +370,7 @@ async def test_o12_an_objection_beats_a_later_marketing_grant_until_lifted(conse
     assert body["consents"]["newsletter"]["granted"] is False
     assert body["consents"]["service-email"]["granted"] is True
     listed = (await consent.client.get(f"/v1/subjects/{sub}/marketing-objections",
-                                       headers=me(sub))).json()
+                                       headers=me(sub))).json()["items"]
     assert [o["lifted_at"] is None for o in listed] == [False, True]
 
 

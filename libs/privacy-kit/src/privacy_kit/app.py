@@ -20,6 +20,7 @@ from privacy_kit.auth import TokenVerifier
 from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.errors import install_error_handlers
+from privacy_kit.idempotency import IdempotencyMiddleware
 from privacy_kit.kafka import ensure_topics
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
@@ -28,6 +29,7 @@ from privacy_kit.provider import (
     privacy_subscriptions,
     publish_inventory,
 )
+from privacy_kit.query import reject_unknown_query_params
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -114,10 +116,14 @@ def create_app(
             await pool.close()
             telemetry.shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query_params)])
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider
+    # Inside the request-id middleware: a replayed answer gets the retry's own request id.
+    app.add_middleware(IdempotencyMiddleware, ttl_s=settings.idempotency_ttl_s,
+                       lease_s=settings.idempotency_lease_s)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(_health_router(settings, health))

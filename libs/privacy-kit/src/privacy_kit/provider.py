@@ -21,6 +21,7 @@ from privacy_kit.auth import require_roles
 from privacy_kit.consumer import Subscription
 from privacy_kit.db import rows_affected
 from privacy_kit.events import Envelope, Topic
+from privacy_kit.idempotency import forget_answers
 from privacy_kit.outbox import emit
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         counts = await provider.erase(conn, scope)
         if scope.kind == "subject" and scope.subject_id:
             await forget_subject_events(conn, scope.subject_id)
+        await forget_answers(conn, kind=scope.kind, subject_id=scope.subject_id,
+                             tenant_id=scope.tenant_id)
         await emit(
             conn,
             Topic.ERASURE,

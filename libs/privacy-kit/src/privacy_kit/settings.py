@@ -48,6 +48,14 @@ class ServiceSettings(BaseSettings):
 
     otel_exporter_otlp_endpoint: str = ""
 
+    # Idempotency-Key: how long a first answer is kept for retries, and how long a retry
+    # waits for a first request that is still running before running itself.
+    idempotency_ttl_s: int = 24 * 3600
+    idempotency_lease_s: int = 60
+
+    # The language of answers when `Accept-Language` asks for neither Dutch nor English.
+    default_language: Literal["nl", "en"] = "en"
+
     @property
     def group_id(self) -> str:
         return self.consumer_group or f"{self.topic_prefix}{self.service_name}"

@@ -25,6 +25,8 @@ from consent.settings import Settings
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, SubjectPrincipal, require_roles
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
@@ -70,10 +72,13 @@ async def put_consent(
 @router.get("/subjects/{subject_id}/consents/history",
             summary="Every grant and withdrawal, oldest first")
 async def get_history(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal,
-    purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
-) -> list[ConsentRecordRead]:
-    return await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.HISTORY_ORDERING)],
+    purpose: Annotated[str | None, Query(description="Only this purpose", max_length=48)] = None,
+) -> Page[ConsentRecordRead]:
+    rows = await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose, page=page,
+                                 sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/subjects/{subject_id}/consents/verification",
@@ -94,9 +99,11 @@ async def get_receipt(
 @router.get("/subjects/{subject_id}/marketing-objections",
             summary="Objections to direct marketing, the active one without lifted_at")
 async def list_objections(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ObjectionRead]:
-    return await service.objections(conn=conn, subject_id=subject_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.OBJECTION_ORDERING)],
+) -> Page[ObjectionRead]:
+    rows = await service.objections(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 async def _announce_changes(
@@ -154,9 +161,11 @@ async def add_parental_consent(
 
 @router.get("/subjects/{subject_id}/parental-consents", summary="Parental consents on record")
 async def list_parental_consents(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ParentalConsentRead]:
-    return await service.parental_consents(conn=conn, subject_id=subject_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.PARENTAL_CONSENT_ORDERING)],
+) -> Page[ParentalConsentRead]:
+    rows = await service.parental_consents(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/consent-renewals",

@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Principal, require_roles
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 
 router = APIRouter(prefix="/v1/legal-holds", tags=["legal holds"])
 Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
@@ -54,9 +56,22 @@ async def place_hold(body: LegalHoldCreate, principal: Staff, conn: DbConn) -> A
     return dict(row)
 
 
-@router.get("", response_model=list[LegalHoldRead], summary="Active and released legal holds")
-async def list_holds(principal: Staff, conn: DbConn) -> Any:
-    return [dict(r) for r in await conn.fetch("SELECT * FROM legal_hold ORDER BY placed_at DESC")]
+ORDERING = Ordering({"placed_at": ("placed_at", "timestamptz")}, tiebreak=("id", "uuid"),
+                    default="-placed_at")
+
+
+@router.get("", response_model=Page[LegalHoldRead], summary="Active and released legal holds")
+async def list_holds(
+    principal: Staff, conn: DbConn, page: Paging,
+    sort: Annotated[SortOrder, Depends(ORDERING)],
+    active: Annotated[bool | None, Query(description="Only active (true) or released "
+                                         "(false) holds")] = None,
+) -> Any:
+    where, order_by, args = sort.keyset(page, first_param=2)
+    rows = await conn.fetch(
+        f"""SELECT * FROM legal_hold WHERE ($1::boolean IS NULL OR (released_at IS NULL) = $1)
+            AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""", active, *args)
+    return page_of([dict(r) for r in rows], page, sort.cursor_key)
 
 
 @router.post("/{hold_id}/release", response_model=LegalHoldRead, summary="Release a legal hold")

@@ -15,11 +15,6 @@ class CertificateRead(BaseModel):
     issued_at: datetime
 
 
-class CertificateList(BaseModel):
-    participant_id: uuid.UUID
-    items: list[CertificateRead]
-
-
 class CertificateVerification(BaseModel):
     """What anyone holding a code learns: that it is genuine, for which training and when.
 

@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.certificates.models import CertificateRead, CertificateVerification
 
 # No 0/O/1/I: codes are read aloud and typed from paper.
@@ -51,9 +53,17 @@ async def issue_if_completed(
     return issued
 
 
-async def list_of(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> list[CertificateRead]:
-    rows = await conn.fetch(f"{_SELECT} WHERE c.participant_id = $1 ORDER BY c.issued_at",
-                            participant_id)
+ORDERING = Ordering({"issued_at": ("c.issued_at", "timestamptz")}, tiebreak=("c.id", "uuid"),
+                    default="issued_at")
+
+
+async def list_of(
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+) -> list[CertificateRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
+    rows = await conn.fetch(
+        f"{_SELECT} WHERE c.participant_id = $1 AND {where} ORDER BY {order_by} "
+        f"LIMIT {page.limit + 1}", participant_id, *args)
     return [CertificateRead(**dict(r)) for r in rows]
 
 

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 from training_records.access import not_found
 from training_records.certificates import pdf, service
-from training_records.certificates.models import CertificateList, CertificateVerification
+from training_records.certificates.models import CertificateRead, CertificateVerification
 from training_records.reading import read_person
 
 router = APIRouter(tags=["certificates"])
@@ -17,17 +20,18 @@ router = APIRouter(tags=["certificates"])
 
 @router.get(
     "/v1/tenants/{tenant_id}/participants/{participant_id}/certificates",
-    response_model=CertificateList,
+    response_model=Page[CertificateRead],
     summary="A participant's certificates (the person, their Beheerder, staff)",
 )
 async def list_certificates(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> CertificateList:
+    principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+) -> Page[CertificateRead]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="certificates")
-    return CertificateList(participant_id=participant_id,
-                           items=await service.list_of(conn=conn, participant_id=participant_id))
+    rows = await service.list_of(conn=conn, participant_id=participant_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get(

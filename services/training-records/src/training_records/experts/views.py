@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, require_roles
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.access import not_found
 from training_records.sensitive import refuse_bsn
 
@@ -66,12 +69,21 @@ async def create_expert(
     return ExpertRead(**_public(row), email=row["email"], created_at=row["created_at"])
 
 
-@router.get("", response_model=list[ExpertPublic],
+ORDERING = Ordering({"name": ("name", "text")}, tiebreak=("id", "uuid"), default="name")
+
+
+@router.get("", response_model=Page[ExpertPublic],
             summary="Public profiles of subject-matter experts (any signed-in user)")
-async def list_experts(conn: DbConn, principal: CurrentPrincipal) -> list[ExpertPublic]:
-    rows = await conn.fetch("SELECT id, name, public_profile FROM person WHERE kind = 'expert' "
-                            "AND restricted_at IS NULL ORDER BY name, id")
-    return [ExpertPublic(**_public(r)) for r in rows]
+async def list_experts(
+    conn: DbConn, principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(ORDERING)],
+) -> Page[ExpertPublic]:
+    where, order_by, args = sort.keyset(page, first_param=1)
+    rows = await conn.fetch(
+        f"""SELECT id, name, public_profile FROM person WHERE kind = 'expert'
+            AND restricted_at IS NULL AND {where} ORDER BY {order_by}
+            LIMIT {page.limit + 1}""", *args)
+    return page_of([ExpertPublic(**_public(r)) for r in rows], page, sort.cursor_key)
 
 
 @router.get("/{expert_id}", response_model=ExpertPublic,
