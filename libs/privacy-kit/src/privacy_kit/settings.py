@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # OpenID Connect: the issuer whose /.well-known/openid-configuration names the JWKS.
+    oidc_issuer_url: str = ""
+    # Which claims say who is calling (privacy_kit.identity): dotted paths reach nested ones.
+    jwt_subject_claim: str = "sub"
+    jwt_roles_claim: str = "roles"
+    jwt_tenant_claim: str = "tenant"
 
     otel_exporter_otlp_endpoint: str = ""
 
@@ -67,6 +73,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "production refuses the development JWT secret: set JWT_SECRET or use RS256"
                 )
-            if self.jwt_algorithm == "RS256" and not self.jwks_url:
-                raise ValueError("RS256 needs JWKS_URL")
+            if self.jwt_algorithm == "RS256" and not (self.jwks_url or self.oidc_issuer_url):
+                raise ValueError("RS256 needs JWKS_URL or OIDC_ISSUER_URL")
         return self
