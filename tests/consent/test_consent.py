@@ -420,7 +420,14 @@ async def test_o19_each_record_has_a_consent_receipt(consent) -> None:
     receipt = response.json()
     assert receipt["record_id"] == receipt["consent_receipt_id"] == record["id"]
     assert receipt["pii_principal_id"] == sub
-    assert receipt["pii_controllers"][0]["pii_controller"]
+    # O1: the participant's organisation (tenant t1 in the token) decides; the platform processes.
+    assert [(c["role"], c["on_behalf"]) for c in receipt["pii_controllers"]] == [
+        ("controller", False), ("processor", True)]
+    assert receipt["pii_controllers"][0]["tenant_id"] == "t1"
+    assert receipt["pii_controllers"][0]["pii_controller"] == "Client organisation t1"
+    assert receipt["pii_controllers"][1]["pii_controller"] == "Privacy Suite platform"
+    assert receipt["language"] == "en"
+    assert receipt["purpose"]["name"] == "Session recording"
     assert receipt["purpose"]["id"] == "session-recording"
     assert receipt["purpose"]["third_party_names"] == ["Hotjar"]
     assert receipt["legal_basis"] == "consent"
@@ -434,6 +441,24 @@ async def test_o19_each_record_has_a_consent_receipt(consent) -> None:
         f"/v1/subjects/{new_subject()}/consents/records/{record['id']}/receipt",
         headers=auth("dpo", sub="dpo-1"))
     assert elsewhere.status_code == 404
+    dutch = (await consent.client.get(
+        f"/v1/subjects/{sub}/consents/records/{record['id']}/receipt",
+        headers={**me(sub), "Accept-Language": "nl"})).json()
+    assert dutch["language"] == "nl" and dutch["purpose"]["name"] == "Sessie-opnames"
+    assert dutch["pii_controllers"][0]["pii_controller"] == "Klantorganisatie t1"
+    assert dutch["proof"] == receipt["proof"]
+
+
+async def test_o1_a_visitor_of_the_platform_has_the_platform_as_controller(consent) -> None:
+    """Someone without a tenant (a website visitor, a direct customer): the platform decides."""
+    sub = new_subject()
+    visitor = auth("participant", sub=sub)
+    record = (await put(consent, sub, "newsletter", {"granted": True}, visitor)).json()
+    receipt = (await consent.client.get(
+        f"/v1/subjects/{sub}/consents/records/{record['id']}/receipt", headers=visitor)).json()
+    assert receipt["pii_controllers"] == [{
+        "pii_controller": "Privacy Suite platform", "contact": "privacy@example.org",
+        "role": "controller", "on_behalf": False}]
 
 
 async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:

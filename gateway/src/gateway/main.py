@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from gateway import docs
+from gateway import docs, i18n  # noqa: F401  (i18n: the gateway's Dutch texts)
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import Upstreams
 from gateway.ratelimit import RateLimiter

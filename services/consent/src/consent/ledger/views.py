@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from consent import events
 from consent.ledger import receipts, service
@@ -25,6 +25,7 @@ from consent.settings import Settings
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, SubjectPrincipal, require_roles
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import RequestLanguage
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.sorting import SortOrder
 
@@ -90,10 +91,12 @@ async def verify(subject_id: str, conn: DbConn, _: SubjectPrincipal) -> ChainVer
 @router.get("/subjects/{subject_id}/consents/records/{record_id}/receipt",
             summary="A consent receipt (ISO/IEC 27560, Kantara) for one record")
 async def get_receipt(
-    subject_id: str, record_id: uuid.UUID, request: Request, conn: DbConn, _: SubjectPrincipal
+    subject_id: str, record_id: uuid.UUID, request: Request, conn: DbConn, _: SubjectPrincipal,
+    language: RequestLanguage, response: Response,
 ) -> dict[str, Any]:
+    response.headers["Content-Language"] = language
     return await receipts.receipt(conn=conn, settings=service_settings(request),
-                                  subject_id=subject_id, record_id=record_id)
+                                  subject_id=subject_id, record_id=record_id, language=language)
 
 
 @router.get("/subjects/{subject_id}/marketing-objections",
