@@ -78,7 +78,15 @@ async def get(
 async def verify(*, conn: asyncpg.Connection, code: str) -> CertificateVerification:
     code = normalise(code)
     row = await conn.fetchrow(f"{_SELECT} WHERE c.verification_code = $1", code)
-    if row is None:
-        return CertificateVerification(valid=False, verification_code=code)
-    return CertificateVerification(valid=True, verification_code=code, training=row["training"],
-                                   issued_at=row["issued_at"])
+    if row is not None:
+        return CertificateVerification(valid=True, status="valid", verification_code=code,
+                                       training=row["training"], issued_at=row["issued_at"])
+    erased = await conn.fetchrow(
+        """SELECT training, issued_at, erased_at FROM erased_certificate
+           WHERE code_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')""", code)
+    if erased is not None:
+        return CertificateVerification(
+            valid=True, status="holder_erased", verification_code=code,
+            training=erased["training"], issued_at=erased["issued_at"], holder_erased=True,
+            erased_at=erased["erased_at"])
+    return CertificateVerification(valid=False, status="unknown", verification_code=code)

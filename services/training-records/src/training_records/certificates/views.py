@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal
+from privacy_kit.i18n import RequestLanguage
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.sorting import SortOrder
 from training_records.access import not_found
@@ -40,10 +41,13 @@ async def list_certificates(
     responses={200: {"content": {"application/pdf": {}},
                      "description": "The certificate, with its verification code"}},
     summary="Download a certificate as PDF (the person, their Beheerder, staff)",
+    description="In Dutch or English (`Accept-Language`). The PDF names the holder as written "
+    "(any script DejaVu Sans covers), the training, the date, the verification code and the "
+    "public address where anyone can check it.",
 )
 async def certificate_pdf(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, certificate_id: uuid.UUID, conn: DbConn,
-    request: Request, principal: CurrentPrincipal,
+    request: Request, principal: CurrentPrincipal, language: RequestLanguage,
 ) -> Response:
     person, _ = await read_person(conn, principal=principal, request=request,
                                   tenant_id=tenant_id, participant_id=participant_id,
@@ -52,14 +56,26 @@ async def certificate_pdf(
                                     certificate_id=certificate_id)
     if certificate is None:
         raise not_found("certificate")
-    verify_url = str(request.base_url).rstrip("/") + \
-        f"/v1/certificates/{certificate.verification_code}"
+    verify_url = f"{public_base_url(request)}/v1/certificates/{certificate.verification_code}"
     body = pdf.render(holder=person["name"], training=certificate.training,
                       issued_at=certificate.issued_at, code=certificate.verification_code,
-                      verify_url=verify_url)
+                      verify_url=verify_url, language=language)
     filename = f"certificate-{certificate.verification_code}.pdf"
     return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Content-Language": language, "Vary": "Accept-Language"})
+
+
+def public_base_url(request: Request) -> str:
+    """Where people reach the suite: PUBLIC_BASE_URL, else what the gateway forwarded."""
+    configured: str = request.app.state.settings.public_base_url
+    if configured:
+        return configured.rstrip("/")
+    host = request.headers.get("x-forwarded-host")
+    if host:
+        proto = request.headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+        return f"{proto}://{host.split(',')[0].strip()}"
+    return str(request.base_url).rstrip("/")
 
 
 @router.get(
@@ -71,7 +87,8 @@ async def certificate_pdf(
     "/v1/certificates/{code}", response_model=CertificateVerification,
     summary="Verify a certificate by its code (public: no token needed)",
     description="Answers whether the code belongs to a genuine certificate, for which training "
-    "and when it was issued. It never returns who holds it.",
+    "and when it was issued. It never returns who holds it. A certificate whose holder's data "
+    "has since been erased is still genuine: `valid: true`, `status: holder_erased`.",
 )
 async def verify_certificate(
     conn: DbConn, code: str = Path(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$"),
