@@ -59,3 +59,12 @@ def test_every_request_body_has_an_example() -> None:
                     missing.append(f"{method.upper()} {path} ({media_type})")
     assert bodies > 20
     assert missing == [], "request bodies without an example:\n" + "\n".join(missing)
+
+
+def test_every_post_documents_idempotency_key() -> None:
+    document = merged_document()
+    posts = [(path, ops["post"]) for path, ops in document["paths"].items() if "post" in ops]
+    assert len(posts) > 10
+    for path, operation in posts:
+        names = [p["name"] for p in operation.get("parameters", [])]
+        assert names.count("Idempotency-Key") == 1, path

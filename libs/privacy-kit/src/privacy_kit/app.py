@@ -20,7 +20,7 @@ from privacy_kit.auth import TokenVerifier
 from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.errors import install_error_handlers
-from privacy_kit.idempotency import IdempotencyMiddleware
+from privacy_kit.idempotency import IdempotencyMiddleware, document_idempotency
 from privacy_kit.kafka import ensure_topics
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
@@ -131,6 +131,7 @@ def create_app(
         app.include_router(internal_router(provider))
     for router in routers:
         app.include_router(router)
+    document_idempotency(app)
     telemetry.instrument_app(app)
     return app
 

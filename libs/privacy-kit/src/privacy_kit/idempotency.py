@@ -28,8 +28,10 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
+from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -179,6 +181,34 @@ class IdempotencyMiddleware:
                     caller, key, status, json.dumps(kept), answer)
         await send(start)
         await send({"type": "http.response.body", "body": answer})
+
+
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "A new random value (a UUID) per request: sending the same request again "
+                   "with it within 24 hours returns the first answer instead of doing it twice.",
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "example": "5f0c2a4e-9d3b-4c1e-8a7f-2b6d9e0c1a34",
+}
+
+
+def document_idempotency(app: FastAPI) -> None:
+    """Show the header on every POST operation of the app's OpenAPI description (wrapping
+    whatever builds that description, so other additions to it compose)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        for operations in document.get("paths", {}).values():
+            post = operations.get("post")
+            if post is None:
+                continue
+            parameters = post.setdefault("parameters", [])
+            if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+                parameters.append(IDEMPOTENCY_PARAMETER)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _release(pool: asyncpg.Pool, caller: str, key: str) -> None:
