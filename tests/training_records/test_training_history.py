@@ -122,7 +122,7 @@ async def test_o1_operator_registers_beheerders_whose_id_is_their_token_sub(tr):
     assert r.status_code == 201
     boss_id = r.json()["id"]
     r = await tr.client.get(f"/v1/tenants/{tid}/beheerders", headers=tr.beheerder(tid, boss_id))
-    assert [b["id"] for b in r.json()] == [boss_id]
+    assert [b["id"] for b in r.json()["items"]] == [boss_id]
     r = await tr.client.post(f"/v1/tenants/{tid}/beheerders", headers=tr.operator,
                              json={"name": "BSN 111222333", "email": "x@example.org"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "bsn_not_allowed"

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 
 from privacy_kit.auth import require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.idempotency import forget_answers
 from privacy_kit.messages import forget_subject_messages, forget_tenant_messages, subject_messages
 from privacy_kit.outbox import emit, forget_subject_events, forget_tenant_events
 from privacy_kit.protocol import (
@@ -84,6 +85,8 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
             messages = 0
         if messages:
             counts = {**counts, "messages": messages}
+        await forget_answers(conn, kind=scope.kind, subject_id=scope.subject_id,
+                             tenant_id=scope.tenant_id)
         await emit(
             conn,
             ErasureCompleted(job_id=request.job_id, store=provider.store, counts=counts,

@@ -31,6 +31,16 @@ ON CONFLICT (training_id) DO UPDATE SET
     updated_at = now()
 """
 
+# Certificates about to be erased leave the hash of their code behind (migration 0002).
+_KEEP_CERTIFICATE_FACTS = """
+INSERT INTO erased_certificate (code_hash, training_id, training, issued_at)
+SELECT encode(sha256(convert_to(c.verification_code, 'UTF8')), 'hex'), c.training_id, t.title,
+       c.issued_at
+FROM certificate c JOIN training t ON t.id = c.training_id
+WHERE {where}
+ON CONFLICT (code_hash) DO NOTHING
+"""
+
 # Child tables of a person, in deletion order; each has the person in `participant_id`.
 _PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
 
@@ -60,6 +70,7 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dic
     if sid is None:
         return counts  # not an id of ours, so nothing of it is stored here
     await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    await conn.execute(_KEEP_CERTIFICATE_FACTS.format(where="c.participant_id = $1"), sid)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
@@ -102,6 +113,8 @@ async def erase_tenant(
         return counts
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
     await conn.execute(_FOLD.format(where=not_held), tid, held)
+    await conn.execute(_KEEP_CERTIFICATE_FACTS.format(
+        where="c.tenant_id = $1 AND c.participant_id <> ALL($2::uuid[])"), tid, held)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
                                                   tid, held))

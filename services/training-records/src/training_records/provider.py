@@ -77,6 +77,15 @@ CATEGORIES = [
         recipients=["the participant", TENANT_CONTROLLER, "verifiers holding the code"],
     ),
     DataCategory(
+        name="erased_certificates", fields=["code_hash", "training", "issued_at", "erased_at"],
+        purpose="let a verifier learn that a certificate was genuine after its holder's data "
+                "was erased; nothing in it points back to the person",
+        legal_basis="legitimate interest (the holder's own proof of training stays checkable)",
+        retention_rule="kept: not personal data",
+        recipients=["verifiers holding the code"],
+        personal=False,
+    ),
+    DataCategory(
         name="rectification_history", fields=["field", "old_value", "new_value", "changed_by"],
         purpose="show what was corrected, when and by whom (O24, O3)",
         legal_basis="legal obligation (accountability, GDPR art. 5(2))",

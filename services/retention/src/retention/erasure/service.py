@@ -11,7 +11,9 @@ import asyncpg
 
 from privacy_kit.db import rows_affected
 from privacy_kit.outbox import emit, forget_subject_events
+from privacy_kit.paging import PageParams
 from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
+from privacy_kit.sorting import Ordering, SortOrder
 from retention.erasure import certificate
 from retention.erasure.models import ErasureJobCreate
 from retention.register import service as register
@@ -208,10 +210,22 @@ async def get_job(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, A
     return jobs[0] if jobs else None
 
 
-async def list_jobs(*, conn: asyncpg.Connection, status: str | None, limit: int) -> list[dict[str, Any]]:
+JOB_ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz")}, tiebreak=("id", "uuid"),
+    default="-created_at",
+)
+
+
+async def list_jobs(
+    *, conn: asyncpg.Connection, status: str | None, scope: str | None, page: PageParams,
+    sort: SortOrder,
+) -> list[dict[str, Any]]:
+    where, order_by, args = sort.keyset(page, first_param=3)
     return await _jobs_with_stores(
-        conn=conn, where="($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2",
-        args=(status, limit),
+        conn=conn,
+        where=f"""($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR scope = $2)
+                  AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        args=(status, scope, *args),
     )
 
 

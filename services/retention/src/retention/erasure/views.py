@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead
 from retention.settings import SettingsDep
@@ -40,13 +42,17 @@ async def create_erasure_job(body: ErasureJobCreate, principal: Staff, conn: DbC
     return job
 
 
-@router.get("", response_model=list[ErasureJobRead], summary="Erasure jobs, newest first")
+@router.get("", response_model=Page[ErasureJobRead], summary="Erasure jobs, newest first")
 async def list_erasure_jobs(
-    principal: Staff, conn: DbConn,
-    status: Literal["pending", "completed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[dict]:
-    return await service.list_jobs(conn=conn, status=status, limit=limit)
+    principal: Staff, conn: DbConn, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.JOB_ORDERING)],
+    status: Annotated[Literal["pending", "completed"] | None,
+                      Query(description="Only jobs in this state")] = None,
+    scope: Annotated[Literal["subject", "tenant", "category"] | None,
+                     Query(description="Only jobs of this scope")] = None,
+) -> Page[dict[str, Any]]:
+    rows = await service.list_jobs(conn=conn, status=status, scope=scope, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/{job_id}", response_model=ErasureJobRead,

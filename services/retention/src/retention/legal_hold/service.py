@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.paging import Page, PageParams, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
 
 
@@ -18,9 +20,18 @@ async def place(*, conn: asyncpg.Connection, hold: LegalHoldCreate, actor: str) 
     return LegalHoldRead.model_validate(dict(row))
 
 
-async def list_all(*, conn: asyncpg.Connection) -> list[LegalHoldRead]:
-    rows = await conn.fetch("SELECT * FROM legal_hold ORDER BY placed_at DESC")
-    return [LegalHoldRead.model_validate(dict(r)) for r in rows]
+ORDERING = Ordering({"placed_at": ("placed_at", "timestamptz")}, tiebreak=("id", "uuid"),
+                    default="-placed_at")
+
+
+async def list_holds(
+    *, conn: asyncpg.Connection, page: PageParams, sort: SortOrder, active: bool | None
+) -> Page[LegalHoldRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
+    rows = await conn.fetch(
+        f"""SELECT * FROM legal_hold WHERE ($1::boolean IS NULL OR (released_at IS NULL) = $1)
+            AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""", active, *args)
+    return page_of([LegalHoldRead.model_validate(dict(r)) for r in rows], page, sort.cursor_key)
 
 
 async def release(*, conn: asyncpg.Connection, hold_id: uuid.UUID, actor: str) -> LegalHoldRead | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
 from retention.legal_hold import service
 from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
 
@@ -21,8 +24,13 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> Legal
 
 
 @router.get("", summary="Active and released legal holds")
-async def list_holds(staff: Staff, conn: DbConn) -> list[LegalHoldRead]:
-    return await service.list_all(conn=conn)
+async def list_holds(
+    staff: Staff, conn: DbConn, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    active: Annotated[bool | None, Query(description="Only active (true) or released "
+                                         "(false) holds")] = None,
+) -> Page[LegalHoldRead]:
+    return await service.list_holds(conn=conn, page=page, sort=sort, active=active)
 
 
 @router.post("/{hold_id}/release", summary="Release a legal hold")

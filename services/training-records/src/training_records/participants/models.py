@@ -151,14 +151,8 @@ class ParticipantUpdated(ParticipantRead):
     )
 
 
-class ParticipantList(BaseModel):
-    items: list[ParticipantRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class Rectification(BaseModel):
+    id: int
     field: str
     old_value: Any
     new_value: Any
@@ -166,22 +160,13 @@ class Rectification(BaseModel):
     changed_at: datetime
 
 
-class RectificationHistory(BaseModel):
-    participant_id: uuid.UUID
-    items: list[Rectification]
-
-
 class AccessLogEntry(BaseModel):
+    id: int
     actor: str
     actor_roles: list[str]
     what: str
     route: str
     read_at: datetime
-
-
-class AccessLog(BaseModel):
-    participant_id: uuid.UUID
-    items: list[AccessLogEntry]
 
 
 class RestrictionState(BaseModel):

@@ -38,10 +38,6 @@ class TrainingRead(BaseModel):
     created_at: datetime
 
 
-class TrainingList(BaseModel):
-    items: list[TrainingRead]
-
-
 class Benchmark(BaseModel):
     """Anonymous: counts over current and erased participants, never one person's score."""
 

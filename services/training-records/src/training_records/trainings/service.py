@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.trainings.models import Benchmark, ModuleRead, TrainingCreate, TrainingRead
 
 
@@ -25,11 +27,22 @@ async def create(*, conn: asyncpg.Connection, body: TrainingCreate) -> TrainingR
                         modules=modules, created_at=row["created_at"])
 
 
-async def list_all(*, conn: asyncpg.Connection) -> list[TrainingRead]:
-    rows = await conn.fetch("SELECT id, title, description, created_at FROM training "
-                            "ORDER BY created_at, id")
+ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz"), "title": ("title", "text")},
+    tiebreak=("id", "uuid"), default="created_at",
+)
+
+
+async def list_page(
+    *, conn: asyncpg.Connection, page: PageParams, sort: SortOrder
+) -> list[TrainingRead]:
+    where, order_by, args = sort.keyset(page, first_param=1)
+    rows = await conn.fetch(
+        f"""SELECT id, title, description, created_at FROM training WHERE {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", *args)
     modules = await conn.fetch(
-        "SELECT id, training_id, position, title FROM training_module ORDER BY position")
+        """SELECT id, training_id, position, title FROM training_module
+           WHERE training_id = ANY($1::uuid[]) ORDER BY position""", [r["id"] for r in rows])
     by_training: dict[uuid.UUID, list[ModuleRead]] = {}
     for m in modules:
         by_training.setdefault(m["training_id"], []).append(
