@@ -14,6 +14,8 @@ from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
 from retention.register.views import router as register_router
+from retention.rules import service as rules
+from retention.rules.views import router as rules_router
 from retention.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +28,8 @@ async def health(conn: asyncpg.Connection) -> dict[str, Any]:
         "SELECT count(*) FROM erasure_job WHERE status = 'pending' AND overdue"
     )
     return {"stores_known": [r["store"] for r in stores], "erasure_jobs_pending": pending,
-            "erasure_jobs_overdue": overdue}
+            "erasure_jobs_overdue": overdue,
+            "categories_needing_a_rule": await rules.needing_a_rule(conn=conn)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Privacy Suite: retention",
         description="Erasure jobs, legal holds and the record of processing activities.",
-        routers=[erasure_router, legal_hold_router, register_router],
+        routers=[erasure_router, legal_hold_router, register_router, rules_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
