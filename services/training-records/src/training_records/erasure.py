@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.outbox import emit
+from privacy_kit.protocol import SubjectErasureRequested
 from privacy_kit.provider import ErasureScope
 
 ERASED_ACTOR = "erased"
+STORE = "training-records"
 
 # Latest result per person and training, of people who did not opt out (O13), folded into
 # the anonymous benchmark. `{where}` selects the results about to be erased.
@@ -61,6 +64,7 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dic
     if sid is None:
         return counts  # not an id of ours, so nothing of it is stored here
     await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    await conn.execute(_FOLD_PROGRESS.format(people="SELECT $1::uuid"), sid)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
@@ -106,6 +110,9 @@ async def erase_tenant(
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
     if "training_history" not in kept:
         await conn.execute(_FOLD.format(where=not_held), tid, held)
+        await conn.execute(_FOLD_PROGRESS.format(
+            people="SELECT id FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[])"),
+            tid, held)
     for table in _PERSON_TABLES:
         if _TABLE_CATEGORY[table] in kept:
             continue
@@ -265,7 +272,17 @@ async def _erase_closed_accounts(
     counts["access_log"] = rows_affected(await conn.execute(
         f"DELETE FROM access_log WHERE subject_id IN ({_IDS})", people))
     await conn.execute(f"DELETE FROM anonymisation_opt_out WHERE subject_id IN ({_IDS})", people)
-    counts[category] = rows_affected(await conn.execute(
-        f"DELETE FROM person WHERE id IN ({_IDS})", people))
-    await _forget_actors(conn, [str(p) for p in people])
+    gone = await conn.fetch(
+        f"DELETE FROM person WHERE id IN ({_IDS}) RETURNING id, tenant_id", people)
+    counts[category] = len(gone)
+    ids = [str(p["id"]) for p in gone]
+    await _forget_actors(conn, ids)
+    # The account has ended: its events still here go, and every other store is asked to
+    # erase the person too (O25), through retention, as for any erasure.
+    await conn.execute("DELETE FROM outbox WHERE subject_id = ANY($1::text[])", ids)
+    for person in gone:
+        await emit(conn, SubjectErasureRequested(reason="account_closed_term_ended",
+                                                 trigger="retention sweep"),
+                   source=STORE, subject_id=str(person["id"]),
+                   tenant_id=str(person["tenant_id"]) if person["tenant_id"] else None)
     return counts
