@@ -18,6 +18,7 @@ from retention.register.views import router as register_router
 from retention.rules import service as rules
 from retention.rules.views import router as rules_router
 from retention.settings import Settings
+from retention.sub_processor.views import router as sub_processor_router
 from retention.sweep.views import router as sweep_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,9 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service(
         settings,
         title="Privacy Suite: retention",
-        description="Erasure jobs, legal holds and the record of processing activities.",
+        description="Retention rules and sweeps, legal holds, erasure jobs and their "
+                    "certificates, the record of processing activities and sub-processors.",
         routers=[erasure_router, legal_hold_router, register_router, rules_router,
-                 sweep_router],
+                 sweep_router, sub_processor_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
