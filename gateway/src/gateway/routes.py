@@ -65,8 +65,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
-    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
-               r"(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/(legal-holds|retention-rules|retention-sweeps|processing-register"
+               r"|contract-terminations)(/|$)", "retention", roles=STAFF),
+    # The sub-processor list is for everyone signed in (O7); operators maintain it.
+    Route("GET", r"^/v1/sub-processors(/|$)", "retention"),
+    Route(WRITES, r"^/v1/sub-processors(/|$)", "retention", roles=OPERATOR),
     # Breaches and subject requests.
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
