@@ -175,6 +175,13 @@ class RestrictionState(BaseModel):
     restricted_at: datetime | None = None
 
 
+class AccountClosure(BaseModel):
+    """The account is closed: the clock `account_closed` of the retention rules runs (O15)."""
+
+    participant_id: uuid.UUID
+    closed_at: datetime
+
+
 class BeheerderCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

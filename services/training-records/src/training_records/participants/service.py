@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -262,3 +262,15 @@ async def list_beheerders(
         tenant_id, *args,
     )
     return [BeheerderRead(**dict(r)) for r in rows]
+
+
+async def close_account(
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, participant_id: uuid.UUID
+) -> datetime:
+    """Close the account (once): training history lives while it exists, then a retention
+    sweep anonymises it and erases the rest (O15, O16)."""
+    await get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id, for_update=True)
+    closed_at: datetime = await conn.fetchval(
+        """UPDATE person SET closed_at = coalesce(closed_at, now()), updated_at = now()
+           WHERE id = $1 RETURNING closed_at""", participant_id)
+    return closed_at

@@ -20,6 +20,7 @@ from training_records.access import check_registrar, log_reads, reach_person
 from training_records.participants import flows, service
 from training_records.participants.models import (
     AccessLogEntry,
+    AccountClosure,
     BeheerderCreate,
     BeheerderRead,
     ParticipantCreate,
@@ -232,6 +233,25 @@ async def _set_restriction(
                                             restricted=restricted, actor=principal.sub)
     return RestrictionState(participant_id=participant_id, restricted=restricted,
                             restricted_at=row["restricted_at"] if row else None)
+
+
+@router.post(
+    "/participants/{participant_id}/closure", response_model=AccountClosure, responses=_ERRORS,
+    summary="Close a participant's account (their Beheerder, or staff)",
+    description="The training history lives while the account exists (O15). From the closure "
+    "on, the retention rules with the clock `account_closed` run: a retention sweep anonymises "
+    "the training history into the per-training and per-module aggregates (nothing of people "
+    "who opted out of anonymised data, O13) and erases the rest. Closing twice keeps the first "
+    "time.",
+)
+async def close_account(
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal
+) -> AccountClosure:
+    check_tenant_manager(principal, tenant_id)
+    async with conn.transaction():
+        closed_at = await service.close_account(conn=conn, tenant_id=tenant_id,
+                                                participant_id=participant_id)
+    return AccountClosure(participant_id=participant_id, closed_at=closed_at)
 
 
 @router.post(
