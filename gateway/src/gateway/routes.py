@@ -52,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/(purposes|policies)(/|$)", "consent", public=True),
     Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
     Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
+    Route("GET", r"^/v1/erasure-certificates/public-key(\.pem)?$", "retention", public=True),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
@@ -64,9 +65,11 @@ ROUTES: tuple[Route, ...] = (
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
-    Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
-    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
-               r"(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/erasure-(jobs|replays)(/|$)", "retention", roles=STAFF),
+    # Operators and the tenant's own Beheerders (retention checks which tenant).
+    Route("*", r"^/v1/contract-terminations(/|$)", "retention"),
+    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register)(/|$)", "retention",
+          roles=STAFF),
     # Breaches and subject requests.
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),

@@ -17,6 +17,7 @@ from privacy_kit.protocol import (
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate
 from retention.register import service as register
+from retention.replay import service as replay
 from retention.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,14 @@ def subscriptions(settings: Settings) -> list[Subscription]:
 
     async def on_completed(conn: asyncpg.Connection, event: Event[ErasureCompleted]) -> None:
         answer = event.payload
+        if await replay.acknowledge(
+            conn=conn, item_id=answer.job_id, store=answer.store, counts=answer.counts,
+            erased=answer.erased, signing_key=settings.signing_key, source=settings.service_name,
+        ):
+            return  # an answer to a replayed erasure, not to a job
         await service.acknowledge(
             conn=conn, job_id=answer.job_id, store=answer.store, counts=answer.counts,
-            erased=answer.erased, secret=settings.certificate_secret, source=settings.service_name,
+            erased=answer.erased, keys=settings.proof_keys, source=settings.service_name,
         )
 
     async def on_subject_erasure_requested(

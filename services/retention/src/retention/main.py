@@ -10,10 +10,12 @@ from fastapi import FastAPI
 
 from privacy_kit.app import create_app as create_service
 from retention import handlers, sweeps
+from retention.erasure.public_key import router as public_key_router
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
 from retention.register.views import router as register_router
+from retention.replay.views import router as replay_router
 from retention.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Privacy Suite: retention",
         description="Erasure jobs, legal holds and the record of processing activities.",
-        routers=[erasure_router, legal_hold_router, register_router],
+        routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
+                 register_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,

@@ -18,11 +18,24 @@ class RetentionProvider(PrivacyProvider):
             DataCategory(
                 name="erasure_jobs",
                 fields=["subject_id (until the job completes)", "subject_hash", "tenant_id",
-                        "reason", "counts per store"],
+                        "reason (free text, until the job completes)", "reason_code",
+                        "reference", "counts per store"],
                 purpose="Carry out and prove erasure (GDPR Art. 17, accountability Art. 5(2))",
                 legal_basis="legal obligation (Art. 6(1)(c))",
                 retention_rule="subject id until the job completes; certificate kept as proof",
                 recipients=["the platform's DPO", "the client organisation (controller)"],
+            ),
+            DataCategory(
+                name="erasure_log",
+                fields=["subject_hash", "subject id encrypted with REPLAY_KEY",
+                        "tenant_id", "scope", "completed_at"],
+                purpose="Apply an erasure again after a store is restored from a backup, so "
+                        "that an erased person never comes back (O25)",
+                legal_basis="legal obligation (Art. 6(1)(c), Art. 17 and 5(2))",
+                retention_rule="encrypted id for REPLAY_WINDOW_DAYS (the backup retention), "
+                               "then only the hash; not erased with the subject, which would "
+                               "defeat its purpose",
+                recipients=["the platform's operators (replay)"],
             ),
             DataCategory(
                 name="legal_holds",
@@ -36,7 +49,8 @@ class RetentionProvider(PrivacyProvider):
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
         jobs = await conn.fetch(
-            "SELECT id, scope, reason, status, created_at FROM erasure_job WHERE subject_id = $1",
+            """SELECT id, scope, reason, reason_code, reference, status, created_at
+               FROM erasure_job WHERE subject_id = $1""",
             subject_id,
         )
         holds = await conn.fetch(

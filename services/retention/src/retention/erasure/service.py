@@ -14,7 +14,9 @@ from privacy_kit.outbox import emit, forget_subject_events
 from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
 from retention.erasure.models import ErasureJobCreate
+from retention.keys import ProofKeys
 from retention.register import service as register
+from retention.replay import service as replay
 
 
 class NoStoresKnown(Exception):
@@ -77,11 +79,12 @@ async def create_job(
     hashed = certificate.subject_hash(secret, request.subject_id) if request.subject_id else None
     await conn.execute(
         """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
-               older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)""",
+               older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope,
+               reason_code, reference)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)""",
         job_id, request.scope, request.subject_id, hashed, request.tenant_id, request.category,
         request.older_than, request.reason, trigger, requested_by, now, now + deadline,
-        scope.model_dump_json(),
+        scope.model_dump_json(), request.reason_code, request.reference,
     )
     await conn.executemany(
         "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
@@ -109,7 +112,7 @@ async def _request(
 
 async def acknowledge(
     *, conn: asyncpg.Connection, job_id: uuid.UUID, store: str, counts: dict[str, int],
-    erased: int, secret: str, source: str,
+    erased: int, keys: ProofKeys, source: str,
 ) -> bool:
     """Record a store's answer; returns True when this answer completed the job.
 
@@ -132,11 +135,13 @@ async def acknowledge(
     )
     if pending:
         return False
-    await _complete(conn=conn, job_id=job_id, secret=secret, source=source)
+    await _complete(conn=conn, job_id=job_id, keys=keys, source=source)
     return True
 
 
-async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str, source: str) -> None:
+async def _complete(
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, keys: ProofKeys, source: str
+) -> None:
     job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
     assert job is not None
     stores = await conn.fetch(
@@ -144,14 +149,41 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         job_id,
     )
     completed_at = datetime.now(UTC)
-    body: dict[str, Any] = {
+    body = certificate.sign(keys.signing_key, certificate_body(job, stores, completed_at, source))
+    subject_id = job["subject_id"]
+    await conn.execute(
+        """UPDATE erasure_job SET status = 'completed', completed_at = $2, certificate = $3::jsonb,
+               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}',
+               reason = NULL
+           WHERE id = $1""",
+        job_id, completed_at, json.dumps(body),
+    )
+    await replay.log_erasure(conn=conn, job=job, completed_at=completed_at,
+                            cipher=keys.replay_cipher)
+    if subject_id:
+        await forget_subject_events(conn, subject_id)
+    await emit(
+        conn,
+        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
+                            erased=sum(r["erased"] or 0 for r in stores)),
+        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
+    )
+
+
+def certificate_body(job: asyncpg.Record, stores: list[asyncpg.Record], completed_at: datetime,
+                     source: str) -> dict[str, Any]:
+    """What a certificate states: no subject id, no free-text reason, no name."""
+    return {
         "certificate": "erasure",
-        "job_id": str(job_id),
+        "format": 2,
+        "job_id": str(job["id"]),
         "scope": job["scope"],
         "subject_hash": job["subject_hash"],
         "tenant_id": job["tenant_id"],
         "category": job["category"],
-        "reason": job["reason"],
+        "older_than": job["older_than"].isoformat() if job["older_than"] else None,
+        "reason_code": job["reason_code"],
+        "reference": job["reference"],
         "trigger": job["trigger"],
         "requested_at": job["created_at"].isoformat(),
         "completed_at": completed_at.isoformat(),
@@ -165,26 +197,10 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         },
         "issued_by": source,
     }
-    body["signature"] = certificate.sign(secret, body)
-    subject_id = job["subject_id"]
-    await conn.execute(
-        """UPDATE erasure_job SET status = 'completed', completed_at = $2, certificate = $3::jsonb,
-               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}'
-           WHERE id = $1""",
-        job_id, completed_at, json.dumps(body),
-    )
-    if subject_id:
-        await forget_subject_events(conn, subject_id)
-    await emit(
-        conn,
-        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
-                            erased=sum(r["erased"] or 0 for r in stores)),
-        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
-    )
 
 
 _JOB_FIELDS = ("id", "status", "scope", "subject_hash", "tenant_id", "category", "reason",
-               "trigger", "overdue", "created_at", "deadline_at", "completed_at")
+               "reason_code", "reference", "trigger", "overdue", "created_at", "deadline_at", "completed_at")
 
 
 def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record]) -> dict[str, Any]:
