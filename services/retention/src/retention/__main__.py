@@ -26,14 +26,16 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta
-
-import asyncpg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from retention import keys
 from retention.erasure import certificate
-from retention.replay import service as replay
-from retention.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+# The service's modules (FastAPI, the Kafka client) load only when needed: verifying a
+# certificate with a given key stays quick and touches nothing but the file.
 
 
 def _trusted_keys(given: list[str]) -> list[Ed25519PublicKey]:
@@ -42,6 +44,8 @@ def _trusted_keys(given: list[str]) -> list[Ed25519PublicKey]:
     configured = os.environ.get("CERTIFICATE_PUBLIC_KEY")
     if configured:
         return [keys.load_public_key(configured)]
+    from retention.settings import Settings
+
     return [Settings().signing_key.public_key()]
 
 
@@ -79,6 +83,11 @@ def _when(value: str) -> datetime:
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from retention.replay import service as replay
+    from retention.settings import Settings
+
     settings = Settings()
     conn = await asyncpg.connect(settings.database_url)
     try:

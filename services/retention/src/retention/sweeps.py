@@ -10,6 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from retention.erasure import service
+from retention.replay import service as replay
 from retention.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,21 @@ async def start(app: FastAPI) -> None:
             except Exception:
                 log.exception("overdue sweep failed; trying again next round")
 
-    app.state.background = [asyncio.create_task(sweep(), name="overdue-sweep")]
+    app.state.background = [asyncio.create_task(sweep(), name="overdue-sweep"),
+                            asyncio.create_task(replay_window(app), name="replay-window")]
+
+
+async def replay_window(app: FastAPI) -> None:
+    """Once an erasure is older than every backup, its encrypted subject id goes (hash stays)."""
+    settings: Settings = app.state.settings
+    while True:
+        try:
+            async with app.state.pool.acquire() as conn, conn.transaction():
+                await replay.forget_sealed_ids(
+                    conn=conn, window=timedelta(days=settings.replay_window_days))
+        except Exception:
+            log.exception("replay window sweep failed; trying again next round")
+        await asyncio.sleep(3600)
 
 
 async def stop(app: FastAPI) -> None:
