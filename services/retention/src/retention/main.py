@@ -17,6 +17,8 @@ from retention.provider import RetentionProvider
 from retention.register.views import router as register_router
 from retention.replay.views import router as replay_router
 from retention.settings import Settings
+from retention.termination import exports
+from retention.termination.views import router as termination_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,14 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service(
         settings,
         title="Privacy Suite: retention",
-        description="Erasure jobs, legal holds and the record of processing activities.",
+        description="Erasure jobs and their signed certificates, erasure replays, legal holds, "
+        "contract terminations with the tenant's export, and the record of processing "
+        "activities.",
         routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
-                 register_router],
+                 register_router, termination_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
         on_start=[sweeps.start],
-        on_stop=[sweeps.stop],
+        on_stop=[exports.stop, sweeps.stop],
     )
     return app

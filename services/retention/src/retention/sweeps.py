@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from retention.erasure import service
 from retention.replay import service as replay
 from retention.settings import Settings
+from retention.termination import exports
+from retention.termination import service as termination
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,28 @@ async def start(app: FastAPI) -> None:
                 log.exception("overdue sweep failed; trying again next round")
 
     app.state.background = [asyncio.create_task(sweep(), name="overdue-sweep"),
-                            asyncio.create_task(replay_window(app), name="replay-window")]
+                            asyncio.create_task(replay_window(app), name="replay-window"),
+                            asyncio.create_task(terminations(app), name="termination-sweep")]
+
+
+async def terminations(app: FastAPI) -> None:
+    """O18: contracts whose end has come stop the tenant growing; past the grace period the
+    tenant is erased (unless held); expired exports are deleted."""
+    settings: Settings = app.state.settings
+    while True:
+        try:
+            async with app.state.pool.acquire() as conn, conn.transaction():
+                await termination.make_effective(conn=conn, source=settings.service_name)
+                await termination.start_erasures(
+                    conn=conn, secret=settings.certificate_secret,
+                    deadline=timedelta(seconds=settings.erasure_deadline_s),
+                    source=settings.service_name)
+                await termination.finish(conn=conn)
+                await exports.expire(
+                    conn=conn, gather_timeout=timedelta(seconds=settings.tenant_export_timeout_s))
+        except Exception:
+            log.exception("termination sweep failed; trying again next round")
+        await asyncio.sleep(settings.termination_sweep_interval_s)
 
 
 async def replay_window(app: FastAPI) -> None:
