@@ -80,7 +80,8 @@ async def run(home: Path) -> int:
         broker = Tansu(port=port, log_file=log_dir / "tansu.log").start()
         kafka = broker.bootstrap
 
-    stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir)
+    stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir,
+                  conventional_ports=True)
     try:
         starting = asyncio.create_task(stack.start())
         stopping = asyncio.create_task(stop.wait())

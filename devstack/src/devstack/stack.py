@@ -93,6 +93,7 @@ class Stack:
         services: tuple[str, ...] = STORES,
         start_timeout_s: float = 60.0,
         python: str = sys.executable,
+        conventional_ports: bool = False,
     ) -> None:
         unknown = set(services) - set(STORES)
         if unknown:
@@ -106,7 +107,10 @@ class Stack:
         self.services = services
         self.start_timeout_s = start_timeout_s
         self.python = python
-        self.ports = _choose_ports((*services, GATEWAY), ports or {})
+        # `make run` takes the documented ports (8000-8005) when free; tests and benchmarks
+        # take any free ports, so that several of them can run on one machine at once.
+        self.ports = _choose_ports((*services, GATEWAY), ports or {},
+                                   conventional=conventional_ports)
         self._children: list[_Child] = []
 
     # What callers need to reach the suite.
@@ -275,13 +279,15 @@ class Stack:
                              f"{child.log_path}:\n{_tail(child.log_path)}")
 
 
-def _choose_ports(names: tuple[str, ...], wanted: dict[str, int]) -> dict[str, int]:
-    """The port asked for, else the conventional one if it is free, else any free one."""
+def _choose_ports(
+    names: tuple[str, ...], wanted: dict[str, int], *, conventional: bool
+) -> dict[str, int]:
+    """The port asked for, else the conventional one if wanted and free, else any free one."""
     chosen: dict[str, int] = {}
     for name in names:
         if name in wanted:
             chosen[name] = wanted[name]
-        elif port_is_free(DEFAULT_PORTS[name]):
+        elif conventional and port_is_free(DEFAULT_PORTS[name]):
             chosen[name] = DEFAULT_PORTS[name]
         else:
             chosen[name] = free_port()

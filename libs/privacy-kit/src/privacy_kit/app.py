@@ -7,10 +7,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,8 +19,10 @@ from privacy_kit import telemetry
 from privacy_kit.auth import TokenVerifier
 from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
+from privacy_kit.deps import DbConn, db_conn, settings_dependency
 from privacy_kit.errors import install_error_handlers
 from privacy_kit.kafka import ensure_topics
+from privacy_kit.messages import MessageSender, messages_router
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
     PrivacyProvider,
@@ -87,6 +89,7 @@ def create_app(
         app.state.pool = pool
         app.state.relay = None
         app.state.consumer = None
+        app.state.message_sender = None
         try:
             if settings.kafka_enabled:
                 try:
@@ -102,13 +105,16 @@ def create_app(
             if provider is not None:
                 async with pool.acquire() as conn, conn.transaction():
                     await publish_inventory(conn, provider, settings.service_name)
+            if settings.smtp_url:
+                app.state.message_sender = MessageSender(settings, pool)
+                await app.state.message_sender.start()
             for hook in on_start:
                 await hook(app)
             yield
         finally:
             for hook in on_stop:
                 await hook(app)
-            for part in (app.state.consumer, app.state.relay):
+            for part in (app.state.message_sender, app.state.consumer, app.state.relay):
                 if part is not None:
                     await part.stop()
             await pool.close()
@@ -123,6 +129,7 @@ def create_app(
     app.include_router(_health_router(settings, health))
     if provider is not None:
         app.include_router(internal_router(provider))
+        app.include_router(messages_router(provider.store))
     for router in routers:
         app.include_router(router)
     telemetry.instrument_app(app)
@@ -170,26 +177,4 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
     return router
 
 
-async def db_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """One pooled connection per request; the view owns the transaction."""
-    async with request.app.state.pool.acquire() as conn:
-        yield conn
-
-
-DbConn = Annotated[asyncpg.Connection, Depends(db_conn)]
-
-
-S = TypeVar("S", bound=ServiceSettings)
-
-
-def settings_dependency(cls: type[S]) -> Callable[[Request], S]:
-    """A typed dependency for a service's own settings class:
-    `SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]`."""
-
-    def settings_of(request: Request) -> S:
-        settings = request.app.state.settings
-        if not isinstance(settings, cls):
-            raise TypeError(f"the app's settings are not a {cls.__name__}")
-        return settings
-
-    return settings_of
+__all__ = ["DbConn", "create_app", "db_conn", "settings_dependency"]

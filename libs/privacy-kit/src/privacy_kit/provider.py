@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from privacy_kit.auth import require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.messages import forget_subject_messages, forget_tenant_messages, subject_messages
 from privacy_kit.outbox import emit, forget_subject_events, forget_tenant_events
 from privacy_kit.protocol import (
     DataCategory,
@@ -97,8 +98,15 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         counts = await provider.erase(conn, scope)
         if scope.kind == "subject" and scope.subject_id:
             await forget_subject_events(conn, scope.subject_id)
+            messages = await forget_subject_messages(conn, scope.subject_id)
         elif scope.kind == "tenant" and scope.tenant_id:
-            await forget_tenant_events(conn, scope.tenant_id, keep_subjects=scope.held_subject_ids)
+            held = scope.held_subject_ids
+            await forget_tenant_events(conn, scope.tenant_id, keep_subjects=held)
+            messages = await forget_tenant_messages(conn, scope.tenant_id, keep_subjects=held)
+        else:
+            messages = 0
+        if messages:
+            counts = {**counts, "messages": messages}
         await emit(
             conn,
             ErasureCompleted(job_id=request.job_id, store=provider.store, counts=counts,
@@ -131,6 +139,9 @@ def internal_router(provider: PrivacyProvider) -> APIRouter:
     async def export_subject(subject_id: str, request: Request) -> dict[str, Any]:
         async with request.app.state.pool.acquire() as conn:
             data = await provider.export(conn, subject_id)
+            messages = await subject_messages(conn, subject_id)
+        if messages:
+            data = {**data, "messages_sent_to_you": messages}
         return {"store": provider.store, "subject_id": subject_id, "data": data}
 
     @router.get("/tenants/{tenant_id}/export", dependencies=[service])

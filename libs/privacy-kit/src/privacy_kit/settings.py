@@ -63,6 +63,12 @@ class ServiceSettings(BaseSettings):
     breach_url: str = "http://127.0.0.1:8004"
     subject_rights_url: str = "http://127.0.0.1:8005"
 
+    # Mail to people (privacy_kit.messages): sent through SMTP when set, kept for staff otherwise.
+    smtp_url: str = ""
+    smtp_from: str = "Privacy Suite <privacy@localhost>"
+    smtp_poll_interval_s: float = 5.0
+    smtp_max_attempts: int = 10
+
     otel_exporter_otlp_endpoint: str = ""
 
     @property
