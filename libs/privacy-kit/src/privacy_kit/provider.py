@@ -172,13 +172,18 @@ async def _tenant_lines(
     yield (json.dumps(head) + "\n").encode()
     count = 0
     batch: list[str] = []
+    prefixes: dict[tuple[str, str], str] = {}
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
                                                         readonly=True):
         async for item in provider.export_tenant(conn, tenant_id):
             record = (item.record if isinstance(item.record, str)
                       else json.dumps(dict(item.record), default=_json_default))
-            batch.append(f'{{"category":{json.dumps(item.category)},'
-                         f'"table":{json.dumps(item.table)},"record":{record}}}\n')
+            prefix = prefixes.get((item.category, item.table))
+            if prefix is None:
+                prefix = prefixes[(item.category, item.table)] = (
+                    f'{{"category":{json.dumps(item.category)},'
+                    f'"table":{json.dumps(item.table)},"record":')
+            batch.append(f"{prefix}{record}}}\n")
             count += 1
             if len(batch) >= 1000:
                 yield "".join(batch).encode()

@@ -133,11 +133,23 @@ async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str,
 
 
 async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str]) -> dict[str, int]:
-    totals: dict[str, int] = {LEDGER: 0, COOKIES: 0, OBJECTIONS: 0, PARENTAL: 0}
-    for subject_id in subject_ids:
-        for name, n in (await _erase_subject(conn, subject_id)).items():
-            totals[name] += n
-    return totals
+    """The same as `_erase_subject` for many people at once: four set-based statements, not
+    four per person (a tenant of 10,000 people at contract end)."""
+    if not subject_ids:
+        return {LEDGER: 0, COOKIES: 0, OBJECTIONS: 0, PARENTAL: 0}
+    cookies = await conn.execute(
+        """DELETE FROM cookie_choice WHERE subject_id = ANY($1::text[]) OR cookie_id IN (
+               SELECT cookie_id FROM cookie_choice WHERE subject_id = ANY($1::text[]))""",
+        subject_ids,
+    )
+    ledger = await conn.execute(
+        "DELETE FROM consent_record WHERE subject_id = ANY($1::text[])", subject_ids)
+    objections = await conn.execute(
+        "DELETE FROM marketing_objection WHERE subject_id = ANY($1::text[])", subject_ids)
+    parental = await conn.execute(
+        "DELETE FROM parental_consent WHERE subject_id = ANY($1::text[])", subject_ids)
+    return {LEDGER: rows_affected(ledger), COOKIES: rows_affected(cookies),
+            OBJECTIONS: rows_affected(objections), PARENTAL: rows_affected(parental)}
 
 
 async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:

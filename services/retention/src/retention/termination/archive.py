@@ -39,6 +39,9 @@ class ExportFailed(Exception):
     """The archive could not be made complete; the message names the store and why."""
 
 
+_PLAIN = (str, int, float)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -63,7 +66,8 @@ class _Table:
         if self.columns is None:
             self.columns = list(record)
             self.writer.writerow(self.columns)
-        self.writer.writerow([_cell(record.get(c)) for c in self.columns])
+        self.writer.writerow([v if type(v) in _PLAIN else _cell(v)
+                              for v in map(record.get, self.columns)])
         self.rows += 1
 
     def copy_to(self, target: IO[bytes]) -> None:
@@ -91,7 +95,14 @@ def _store_into(zf: zipfile.ZipFile, response: httpx.Response, store: str,
     tables: dict[str, _Table] = {}
     current: str | None = None
     jsonl: IO[bytes] | None = None
+    pending: list[str] = []  # lines of the current category not yet compressed
     end: dict[str, Any] | None = None
+
+    def flush() -> None:
+        if jsonl is not None and pending:
+            jsonl.write("".join(pending).encode())
+            pending.clear()
+
     try:
         for line in lines:
             item = json.loads(line)
@@ -100,16 +111,21 @@ def _store_into(zf: zipfile.ZipFile, response: httpx.Response, store: str,
                 break
             category, table = str(item["category"]), str(item["table"])
             if category != current:
+                flush()
                 if jsonl is not None:
                     jsonl.close()
                 if category in categories:
                     raise ExportFailed(f"{store} sent category {category!r} in two runs")
                 current, categories[category] = category, 0
                 jsonl = zf.open(f"{store}/{category}.jsonl", "w", force_zip64=True)
-            assert jsonl is not None
-            jsonl.write(line.encode() + b"\n")
+            pending.append(line + "\n")
+            if len(pending) >= 2000:
+                flush()
             categories[category] += 1
-            tables.setdefault(table, _Table()).add(item["record"])
+            if table not in tables:
+                tables[table] = _Table()
+            tables[table].add(item["record"])
+        flush()
     finally:
         if jsonl is not None:
             jsonl.close()
