@@ -46,7 +46,11 @@ def _trusted_keys(given: list[str]) -> list[Ed25519PublicKey]:
         return [keys.load_public_key(configured)]
     from retention.settings import Settings
 
-    return [Settings().signing_key.public_key()]
+    settings = Settings()
+    if settings.certificate_signing_key == keys.DEV_SIGNING_KEY:
+        print("note: no --public-key given; trusting the development key, which is public: "
+              "this proves nothing about a production certificate", file=sys.stderr)
+    return [settings.signing_key.public_key()]
 
 
 def verify(args: argparse.Namespace) -> int:
