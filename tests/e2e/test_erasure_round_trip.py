@@ -15,7 +15,8 @@ import pytest
 import pytest_asyncio
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
-from devstack.stack import STORES, Stack
+from devstack.infra import free_port
+from devstack.stack import GATEWAY, STORES, Stack
 from devstack.testing import auth, read_topic, wait_for
 from privacy_kit.events import Topic
 from retention.erasure.certificate import verify
@@ -40,6 +41,8 @@ async def running(postgres_admin_dsn: str, kafka_bootstrap: str,
         database_prefix=f"e2e_{uuid.uuid4().hex[:6]}_",
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
         log_dir=log_dir,
+        # Never the default ports: another suite on this machine may be using them.
+        ports={name: free_port() for name in (*STORES, GATEWAY)},
     )
     try:
         await stack.start()

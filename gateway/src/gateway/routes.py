@@ -40,6 +40,12 @@ class Route:
             methods |= {"HEAD"}
         object.__setattr__(self, "_methods", methods)
 
+    @property
+    def template(self) -> str:
+        """The row as a readable label without ids: `/v1/subjects/{id}/(consents|...)`."""
+        readable = self.pattern.replace("[^/]+", "{id}").lstrip("^").removesuffix("$")
+        return f"{self.upstream} {readable}"
+
     def matches_path(self, path: str) -> bool:
         return self._regex.search(path) is not None
 

@@ -15,7 +15,7 @@ from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from privacy_kit.events import Envelope, dlq
-from privacy_kit.kafka import topic_name
+from privacy_kit.kafka import kafka_connection, topic_name
 from privacy_kit.protocol import Event, P, ProtocolError, payload_of
 from privacy_kit.settings import ServiceSettings
 from privacy_kit.worker import LazyProducer, Worker
@@ -88,7 +88,7 @@ class EventConsumer(Worker):
         while True:
             consumer = AIOKafkaConsumer(
                 *self.by_topic,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                **kafka_connection(self.settings),
                 group_id=self.settings.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
