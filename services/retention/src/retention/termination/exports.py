@@ -56,7 +56,9 @@ async def request(
 def start_gathering(app: FastAPI, export_id: uuid.UUID) -> None:
     """Gather in the background; the task is kept so that it is not collected, and stopped
     with the app."""
-    tasks: set[asyncio.Task[None]] = app.state.__dict__.setdefault("export_tasks", set())
+    tasks: set[asyncio.Task[None]] | None = getattr(app.state, "export_tasks", None)
+    if tasks is None:
+        tasks = app.state.export_tasks = set()
     task = asyncio.create_task(gather(pool=app.state.pool, settings=app.state.settings,
                                       export_id=export_id), name=f"tenant-export-{export_id}")
     tasks.add(task)
