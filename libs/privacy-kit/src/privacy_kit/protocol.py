@@ -220,6 +220,23 @@ class RetentionCounted(Payload):
     counts: dict[str, int]
 
 
+# --- privacy.tenant -----------------------------------------------------------------------
+
+
+class ContractTerminated(Payload):
+    """A client organisation's contract has ended (O18): its people and training data may no
+    longer grow; everything of the tenant is erased after the grace period."""
+
+    TYPE = "tenant.contract_terminated"
+    TOPIC = Topic.TENANT
+    ABOUT = "tenant"
+
+    termination_id: uuid.UUID
+    end_date: date = Field(description="The contract's last day")
+    erase_after: datetime = Field(description="When the tenant is erased everywhere, unless a "
+                                  "legal hold keeps it")
+
+
 # --- privacy.subject ----------------------------------------------------------------------
 
 

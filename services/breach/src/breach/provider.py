@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
 from privacy_kit.db import rows_affected
 from privacy_kit.protocol import RetentionRule
-from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 
 
 class BreachProvider(PrivacyProvider):
@@ -45,6 +46,23 @@ class BreachProvider(PrivacyProvider):
         )
         return {"breaches_affecting_you": [dict(r) for r in rows],
                 "purpose": self.inventory()[0].purpose, "source": "the platform's breach register"}
+
+    async def export_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str
+    ) -> AsyncIterator[TenantRecord]:
+        for category, table, sql in (
+            ("breach_affected_subjects", "affected_subject",
+             """SELECT a.breach_id, b.title AS breach, b.discovered_at, a.subject_id
+                FROM breach_affected_subject a JOIN breach b ON b.id = a.breach_id
+                WHERE a.tenant_id = $1 ORDER BY b.discovered_at, a.subject_id"""),
+            ("breach_register", "notification",
+             """SELECT n.breach_id, b.title AS breach, n.affected_count, n.due_at, n.notified_at
+                FROM breach_tenant_notification n JOIN breach b ON b.id = n.breach_id
+                WHERE n.tenant_id = $1 ORDER BY n.due_at"""),
+        ):
+            async for row in conn.cursor(f"SELECT row_to_json(r)::text AS j FROM ({sql}) r",
+                                         tenant_id, prefetch=2000):
+                yield TenantRecord(category, table, row["j"])
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -10,7 +11,7 @@ from consent.ledger import receipts, service
 from consent.settings import Settings
 from privacy_kit.db import rows_affected
 from privacy_kit.protocol import RetentionRule
-from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 
 LEDGER = "consent-ledger"
 COOKIES = "cookie-choices"
@@ -96,6 +97,27 @@ class ConsentProvider(PrivacyProvider):
             "parental_consents": [p.model_dump(mode="json") for p in parental],
         }
 
+    async def export_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str
+    ) -> AsyncIterator[TenantRecord]:
+        """The tenant's ledger, and the choices of the people that ledger names (O18)."""
+        subjects = "SELECT DISTINCT subject_id FROM consent_record WHERE tenant_id = $1"
+        for category, table, sql in (
+            (LEDGER, "consent_record",
+             """SELECT r.*, p.name AS purpose FROM consent_record r
+                JOIN purpose p ON p.id = r.purpose_id
+                WHERE r.tenant_id = $1 ORDER BY r.subject_id, r.chain_index"""),
+            (OBJECTIONS, "marketing_objection",
+             f"SELECT * FROM marketing_objection WHERE subject_id IN ({subjects})"),
+            (PARENTAL, "parental_consent",
+             f"SELECT * FROM parental_consent WHERE subject_id IN ({subjects})"),
+            (COOKIES, "cookie_choice",
+             f"SELECT * FROM cookie_choice WHERE subject_id IN ({subjects})"),
+        ):
+            async for row in conn.cursor(f"SELECT row_to_json(r)::text AS j FROM ({sql}) r",
+                                         tenant_id, prefetch=2000):
+                yield TenantRecord(category, table, row["j"])
+
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:
             return await _erase_subject(conn, scope.subject_id)
@@ -116,24 +138,25 @@ async def _erase_subject(conn: asyncpg.Connection, subject_id: str,
                          keep: set[str] | None = None) -> dict[str, int]:
     """Everything of one person, but the categories in `keep` (under a legal hold, O17)."""
     keep = keep or set()
-    statements = {
-        COOKIES: """DELETE FROM cookie_choice WHERE subject_id = $1 OR cookie_id IN (
-                        SELECT cookie_id FROM cookie_choice WHERE subject_id = $1)""",
-        LEDGER: "DELETE FROM consent_record WHERE subject_id = $1",
-        OBJECTIONS: "DELETE FROM marketing_objection WHERE subject_id = $1",
-        PARENTAL: "DELETE FROM parental_consent WHERE subject_id = $1",
-    }
-    return {name: rows_affected(await conn.execute(sql, subject_id))
-            for name, sql in statements.items() if name not in keep}
+    return await _erase_many(conn, [subject_id], keep)
 
 
 async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str],
                       keep: set[str] | None = None) -> dict[str, int]:
-    totals: dict[str, int] = dict.fromkeys((LEDGER, COOKIES, OBJECTIONS, PARENTAL), 0)
-    for subject_id in subject_ids:
-        for name, n in (await _erase_subject(conn, subject_id, keep)).items():
-            totals[name] += n
-    return totals
+    """Everything of these people, but the categories in `keep` (under a legal hold, O17): one
+    set-based statement per category, not one per person (a tenant of 10,000 at contract end)."""
+    keep = keep or set()
+    statements = {
+        COOKIES: """DELETE FROM cookie_choice WHERE subject_id = ANY($1::text[]) OR cookie_id IN (
+                        SELECT cookie_id FROM cookie_choice WHERE subject_id = ANY($1::text[]))""",
+        LEDGER: "DELETE FROM consent_record WHERE subject_id = ANY($1::text[])",
+        OBJECTIONS: "DELETE FROM marketing_objection WHERE subject_id = ANY($1::text[])",
+        PARENTAL: "DELETE FROM parental_consent WHERE subject_id = ANY($1::text[])",
+    }
+    if not subject_ids:
+        return {name: 0 for name in statements if name not in keep}
+    return {name: rows_affected(await conn.execute(sql, subject_ids))
+            for name, sql in statements.items() if name not in keep}
 
 
 async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:

@@ -19,6 +19,7 @@ from privacy_kit.protocol import (
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate
 from retention.register import service as register
+from retention.replay import service as replay
 from retention.settings import Settings
 from retention.sweep import service as sweeps
 
@@ -34,9 +35,14 @@ def subscriptions(settings: Settings) -> list[Subscription]:
 
     async def on_completed(conn: asyncpg.Connection, event: Event[ErasureCompleted]) -> None:
         answer = event.payload
+        if await replay.acknowledge(
+            conn=conn, item_id=answer.job_id, store=answer.store, counts=answer.counts,
+            erased=answer.erased, signing_key=settings.signing_key, source=settings.service_name,
+        ):
+            return  # an answer to a replayed erasure, not to a job
         finished = await service.acknowledge(
             conn=conn, job_id=answer.job_id, store=answer.store, counts=answer.counts,
-            erased=answer.erased, held=answer.held, secret=settings.certificate_secret,
+            erased=answer.erased, held=answer.held, keys=settings.proof_keys,
             source=settings.service_name,
         )
         if not finished:

@@ -11,15 +11,19 @@ from fastapi import FastAPI
 from privacy_kit.app import create_app as create_service
 from retention import handlers, sweeps
 from retention.erasure import service as erasure
+from retention.erasure.public_key import router as public_key_router
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
 from retention.register.views import router as register_router
+from retention.replay.views import router as replay_router
 from retention.rules import service as rules
 from retention.rules.views import router as rules_router
 from retention.settings import Settings
 from retention.sub_processor.views import router as sub_processor_router
 from retention.sweep.views import router as sweep_router
+from retention.termination import exports
+from retention.termination.views import router as termination_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -58,16 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service(
         settings,
         title="Privacy Suite: retention",
-        description="Retention rules and sweeps, legal holds, erasure jobs and their "
-                    "certificates, the record of processing activities and sub-processors.",
-        routers=[erasure_router, legal_hold_router, register_router, rules_router,
-                 sweep_router, sub_processor_router],
+        description="Retention rules and sweeps, legal holds, erasure jobs and their signed "
+                    "certificates, erasure replays, contract terminations with the tenant's "
+                    "export, the record of processing activities and sub-processors.",
+        routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
+                 register_router, rules_router, sweep_router, sub_processor_router,
+                 termination_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
         metrics=[erasure_gauges],
         on_start=[sweeps.start],
-        on_stop=[sweeps.stop],
+        on_stop=[exports.stop, sweeps.stop],
     )
     return app

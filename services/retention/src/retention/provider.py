@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
 from privacy_kit.db import rows_affected
 from privacy_kit.protocol import RetentionRule
-from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
+from retention.termination import exports
 
 
 class RetentionProvider(PrivacyProvider):
@@ -19,7 +21,8 @@ class RetentionProvider(PrivacyProvider):
             DataCategory(
                 name="erasure_jobs",
                 fields=["subject_id (until the job completes)", "subject_hash", "tenant_id",
-                        "reason", "counts per store"],
+                        "reason (free text, until the job completes)", "reason_code",
+                        "reference", "counts per store"],
                 purpose="Carry out and prove erasure (GDPR Art. 17, accountability Art. 5(2))",
                 legal_basis="legal obligation (Art. 6(1)(c))",
                 retention=RetentionRule(period="P0D", clock="request_handled"),
@@ -27,6 +30,42 @@ class RetentionProvider(PrivacyProvider):
                                "no one, is kept as proof",
                 recipients=["the platform's DPO", "the client organisation (controller)"],
                 data_subjects=["participants", "Beheerders", "website visitors", "customers"],
+            ),
+            DataCategory(
+                name="erasure_log",
+                fields=["subject_hash", "subject id encrypted with REPLAY_KEY",
+                        "tenant_id", "scope", "completed_at"],
+                purpose="Apply an erasure again after a store is restored from a backup, so "
+                        "that an erased person never comes back (O25)",
+                legal_basis="legal obligation (Art. 6(1)(c), Art. 17 and 5(2))",
+                retention_rule="encrypted id for REPLAY_WINDOW_DAYS (the backup retention), "
+                               "then only the hash; not erased with the subject, which would "
+                               "defeat its purpose",
+                recipients=["the platform's operators (replay)"],
+                data_subjects=["participants", "Beheerders", "website visitors", "customers"],
+                retention=RetentionRule(period="P35D", clock="record_created"),
+            ),
+            DataCategory(
+                name="contract_terminations",
+                fields=["tenant_id", "end_date", "recorded_by", "erasure certificate"],
+                purpose="End a client's contract: hand over its data, then erase it (O18)",
+                legal_basis="contract (processor agreement, GDPR Art. 28(3)(g))",
+                retention_rule="kept as proof of the tenant's erasure; the people who acted "
+                               "are forgotten with the tenant",
+                recipients=["the client organisation's Beheerders", "platform operators"],
+                data_subjects=["Beheerders", "platform operators"],
+                retention=RetentionRule(period="P7Y", clock="contract_ended"),
+            ),
+            DataCategory(
+                name="tenant_exports",
+                fields=["the archive of a tenant's data from every store", "downloaded_by"],
+                purpose="Hand a client organisation its data at the end of its contract (O18)",
+                legal_basis="contract (processor agreement, GDPR Art. 28(3)(g))",
+                retention_rule="TENANT_EXPORT_TTL_S after it is ready, and never past the "
+                               "tenant's erasure",
+                recipients=["the client organisation's Beheerders"],
+                data_subjects=["participants", "Beheerders"],
+                retention=RetentionRule(period="P7D", clock="record_created"),
             ),
             DataCategory(
                 name="legal_holds",
@@ -42,7 +81,8 @@ class RetentionProvider(PrivacyProvider):
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
         jobs = await conn.fetch(
-            "SELECT id, scope, reason, status, created_at FROM erasure_job WHERE subject_id = $1",
+            """SELECT id, scope, reason, reason_code, reference, status, created_at
+               FROM erasure_job WHERE subject_id = $1""",
             subject_id,
         )
         holds = await conn.fetch(
@@ -73,5 +113,26 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE tenant_id = $1 AND released_at IS NOT NULL",
                 scope.tenant_id,
             )
-            return {"legal_holds": rows_affected(holds)}
+            return {"legal_holds": rows_affected(holds),
+                    **await exports.erase_tenant(conn=conn, tenant_id=scope.tenant_id)}
         return {}
+
+    async def export_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str
+    ) -> AsyncIterator[TenantRecord]:
+        for category, table, sql in (
+            ("contract_terminations", "contract_termination",
+             """SELECT id, tenant_id, end_date, ends_at, erase_after, reference, status,
+                       recorded_at FROM contract_termination WHERE tenant_id = $1
+                ORDER BY recorded_at"""),
+            ("legal_holds", "legal_hold",
+             """SELECT id, subject_id, reason, placed_at, released_at FROM legal_hold
+                WHERE tenant_id = $1 ORDER BY placed_at"""),
+            ("erasure_jobs", "erasure_job",
+             """SELECT id, scope, subject_hash, category, reason_code, reference, status,
+                       created_at, completed_at, certificate FROM erasure_job
+                WHERE tenant_id = $1 ORDER BY created_at"""),
+        ):
+            async for row in conn.cursor(f"SELECT row_to_json(r)::text AS j FROM ({sql}) r",
+                                         tenant_id, prefetch=500):
+                yield TenantRecord(category, table, row["j"])

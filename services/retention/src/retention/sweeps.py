@@ -1,5 +1,6 @@
 """Retention's background work: jobs whose stores missed their deadline become stuck and are
-asked again; retention sweeps start on their schedule."""
+asked again; retention sweeps start on their schedule; ended contracts are carried out (O18);
+the replay log forgets encrypted ids older than every backup."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import asyncpg
 from fastapi import FastAPI
 
 from retention.erasure import service
+from retention.replay import service as replay
 from retention.settings import Settings
 from retention.sweep import service as retention_sweeps
+from retention.termination import exports
+from retention.termination import service as termination
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,27 @@ async def start(app: FastAPI) -> None:
         if sweep_id is None:
             log.warning("the previous retention sweep is still counting; this round is skipped")
 
-    app.state.background = [_every(app, settings.overdue_sweep_interval_s, "overdue-sweep",
-                                   overdue)]
+    async def terminations(conn: asyncpg.Connection) -> None:
+        """Contracts whose end has come stop the tenant growing; past the grace period the
+        tenant is erased (unless held); expired exports are deleted."""
+        await termination.make_effective(conn=conn, source=settings.service_name)
+        await termination.start_erasures(conn=conn, secret=settings.certificate_secret,
+                                         deadline=deadline, source=settings.service_name,
+                                         expected_stores=settings.expected_stores)
+        await termination.finish(conn=conn)
+        await exports.expire(
+            conn=conn, gather_timeout=timedelta(seconds=settings.tenant_export_timeout_s))
+
+    async def replay_window(conn: asyncpg.Connection) -> None:
+        """Once an erasure is older than every backup, its encrypted subject id goes."""
+        await replay.forget_sealed_ids(conn=conn,
+                                       window=timedelta(days=settings.replay_window_days))
+
+    app.state.background = [
+        _every(app, settings.overdue_sweep_interval_s, "overdue-sweep", overdue),
+        _every(app, settings.termination_sweep_interval_s, "termination-sweep", terminations),
+        _every(app, 3600, "replay-window", replay_window),
+    ]
     if settings.retention_sweep_interval_s > 0:
         app.state.background.append(_every(app, settings.retention_sweep_interval_s,
                                            "retention-sweep", retention_sweep))

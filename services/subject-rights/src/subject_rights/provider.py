@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
 from privacy_kit.db import rows_affected
 from privacy_kit.protocol import RetentionRule
-from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 
 
 class SubjectRightsProvider(PrivacyProvider):
@@ -35,6 +36,17 @@ class SubjectRightsProvider(PrivacyProvider):
         )
         return {"requests": [dict(r) for r in rows], "purpose": self.inventory()[0].purpose,
                 "source": "your own requests"}
+
+    async def export_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str
+    ) -> AsyncIterator[TenantRecord]:
+        async for row in conn.cursor(
+                """SELECT row_to_json(r)::text AS j FROM (
+                       SELECT id, subject_id, kind, details, status, submitted_by, received_at,
+                              due_at
+                       FROM subject_request WHERE tenant_id = $1 ORDER BY received_at) r""",
+                tenant_id, prefetch=2000):
+            yield TenantRecord("subject_requests", "subject_request", row["j"])
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:

@@ -1,4 +1,5 @@
-"""Training-records' Kafka handlers besides the kit's erasure and restriction: O13 opt-outs."""
+"""Training-records' Kafka handlers besides the kit's erasure and restriction: O13 opt-outs,
+O18 contract terminations."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import uuid
 import asyncpg
 
 from privacy_kit.consumer import on, subscribe
-from privacy_kit.protocol import AnonymisationOptedOut, ConsentChanged, Event
+from privacy_kit.protocol import AnonymisationOptedOut, ConsentChanged, ContractTerminated, Event
+from training_records.tenants import service as tenants
 
 ANONYMISED_DATA = "anonymised-data"
 
@@ -35,4 +37,16 @@ async def on_opted_out(conn: asyncpg.Connection, event: Event[AnonymisationOpted
     await _set_opt_out(conn, event.subject(), opted_out=True)
 
 
-SUBSCRIPTIONS = subscribe(on(ConsentChanged, on_consent_changed), on(AnonymisationOptedOut, on_opted_out))
+async def on_contract_terminated(conn: asyncpg.Connection,
+                                 event: Event[ContractTerminated]) -> None:
+    """The contract has ended: the tenant may no longer grow (O18)."""
+    assert event.tenant_id is not None
+    try:
+        tenant_id = uuid.UUID(event.tenant_id)
+    except ValueError:
+        return  # not a tenant of ours
+    await tenants.mark_terminated(conn=conn, tenant_id=tenant_id)
+
+
+SUBSCRIPTIONS = subscribe(on(ConsentChanged, on_consent_changed), on(AnonymisationOptedOut, on_opted_out),
+                          on(ContractTerminated, on_contract_terminated))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
 from privacy_kit.protocol import RetentionRule
-from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
+from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 from training_records import erasure
 from training_records.participants.service import set_restriction, to_read
 
@@ -159,6 +160,51 @@ def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return out
 
 
+# What a tenant's export holds (O18): (category, table, query of one tenant's rows).
+_PROFILE = "id, name, email, birth_date, address, phone, company, preferences, parental_consent,"\
+           " restricted_at, created_at, updated_at"
+_TENANT_EXPORT = (
+    ("tenant", "tenant", "SELECT * FROM tenant WHERE id = $1"),
+    ("participant_profile", "participant",
+     f"SELECT {_PROFILE} FROM person WHERE tenant_id = $1 AND kind = 'participant' ORDER BY id"),
+    ("career", "participant_career",
+     """SELECT id AS participant_id, education, work_history FROM person
+        WHERE tenant_id = $1 AND kind = 'participant'
+          AND (education IS NOT NULL OR work_history IS NOT NULL) ORDER BY id"""),
+    ("beheerder_profile", "beheerder",
+     """SELECT id, name, email, phone, created_at, updated_at FROM person
+        WHERE tenant_id = $1 AND kind = 'beheerder' ORDER BY id"""),
+    ("training_history", "assignment",
+     """SELECT a.id, a.participant_id, a.training_id, t.title AS training, a.assigned_by,
+               a.assigned_at, a.due_date
+        FROM assignment a JOIN training t ON t.id = a.training_id
+        WHERE a.tenant_id = $1 ORDER BY a.participant_id, a.assigned_at"""),
+    ("training_history", "module_progress",
+     """SELECT p.participant_id, m.training_id, p.module_id, m.title AS module, p.started_at,
+               p.completed_at, p.time_spent_s
+        FROM module_progress p JOIN training_module m ON m.id = p.module_id
+        WHERE p.tenant_id = $1 ORDER BY p.participant_id, m.training_id, m.position"""),
+    ("training_history", "result",
+     """SELECT id, participant_id, training_id, score, passed, recorded_at, recorded_by
+        FROM result WHERE tenant_id = $1 ORDER BY participant_id, recorded_at"""),
+    ("certificates", "certificate",
+     """SELECT id, participant_id, training_id, verification_code, issued_at FROM certificate
+        WHERE tenant_id = $1 ORDER BY participant_id, issued_at"""),
+    ("login_times", "login",
+     """SELECT participant_id, logged_in_at FROM login WHERE tenant_id = $1
+        ORDER BY participant_id, logged_in_at"""),
+    ("rectification_history", "rectification",
+     """SELECT person_id, field, old_value, new_value, changed_by, changed_at
+        FROM person_rectification WHERE tenant_id = $1 ORDER BY id"""),
+    ("access_log", "access_log",
+     """SELECT subject_id, actor_sub AS actor, actor_roles, what, route, read_at
+        FROM access_log WHERE tenant_id = $1 ORDER BY id"""),
+    ("anonymisation_opt_out", "anonymisation_opt_out",
+     """SELECT o.subject_id, o.opted_out, o.changed_at FROM anonymisation_opt_out o
+        JOIN person p ON p.id = o.subject_id WHERE p.tenant_id = $1 ORDER BY o.subject_id"""),
+)
+
+
 class TrainingRecordsProvider(PrivacyProvider):
     store = "training-records"
 
@@ -219,6 +265,18 @@ class TrainingRecordsProvider(PrivacyProvider):
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         return await erasure.erase(conn, scope)
+
+    async def export_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str
+    ) -> AsyncIterator[TenantRecord]:
+        try:
+            tid = uuid.UUID(tenant_id)
+        except ValueError:
+            return  # not one of ours: our tenant ids are uuids
+        for category, table, sql in _TENANT_EXPORT:
+            async for row in conn.cursor(f"SELECT row_to_json(r)::text AS j FROM ({sql}) r",
+                                         tid, prefetch=2000):
+                yield TenantRecord(category, table, row["j"])
 
     async def restrict(self, conn: asyncpg.Connection, subject_id: str) -> None:
         await self._restriction(conn, subject_id, restricted=True)

@@ -6,6 +6,24 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Why an erasure happened, as a code a certificate can carry (never the free-text reason,
+# which may name the person).
+ReasonCode = Literal[
+    "subject_request",  # the person asked (GDPR Art. 17)
+    "consent_withdrawn",  # the only ground was consent, now withdrawn (Art. 17(1)(b))
+    "objection",  # the person objected and no overriding ground remains (Art. 17(1)(c))
+    "unlawful_processing",  # Art. 17(1)(d)
+    "legal_obligation",  # Art. 17(1)(e)
+    "under_16_without_parental_consent",  # O6
+    "retention_expired",  # the retention term ended (O15)
+    "account_closed",
+    "contract_terminated",  # the client's contract ended (O18)
+    "other",
+]
+REASON_CODES: tuple[str, ...] = ReasonCode.__args__  # type: ignore[attr-defined]
+# A case number or ticket id: letters, digits and . _ : / # -; no spaces, so no names.
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$"
+
 
 class ErasureJobCreate(BaseModel):
     model_config = ConfigDict(
@@ -13,6 +31,7 @@ class ErasureJobCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {"scope": "subject", "subject_id": "5b8c2c1e-6a0b-4d55-9a57-3f1c2f7e9d10",
+                 "reason_code": "subject_request", "reference": "SR-2026-0114",
                  "reason": "Erasure request of the participant, approved by the Beheerder"}
             ]
         },
@@ -23,7 +42,17 @@ class ErasureJobCreate(BaseModel):
     tenant_id: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=200)
     older_than: datetime | None = None
-    reason: str = Field(min_length=1, max_length=2000)
+    reason_code: ReasonCode | None = Field(
+        default=None,
+        description="Why, as a code; it goes into the certificate. When absent, a `reason` "
+        "that is itself a code is taken as the code, else `other`.")
+    reference: str | None = Field(
+        default=None, pattern=REFERENCE_PATTERN,
+        description="A case number or ticket id (no spaces); it goes into the certificate.")
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=2000,
+        description="Free text for staff, kept until the job completes and never put into the "
+        "certificate (it may name the person).")
 
     @model_validator(mode="after")
     def _scope_needs_its_target(self) -> ErasureJobCreate:
@@ -32,6 +61,15 @@ class ErasureJobCreate(BaseModel):
             raise ValueError(f"a {self.scope} erasure needs '{needed}'")
         if self.scope == "category" and self.older_than is None:
             raise ValueError("a category erasure needs 'older_than' (the cut-off)")
+        return self
+
+    @model_validator(mode="after")
+    def _reason_as_a_code(self) -> ErasureJobCreate:
+        if self.reason_code is None:
+            if self.reason is None:
+                raise ValueError("say why: give 'reason_code' (with a 'reference'), or 'reason'")
+            self.reason_code = (self.reason if self.reason in REASON_CODES  # type: ignore[assignment]
+                                else "other")
         return self
 
 
@@ -57,7 +95,9 @@ class ErasureJobRead(BaseModel):
     subject_hash: str | None = None
     tenant_id: str | None = None
     category: str | None = None
-    reason: str
+    reason: str | None = None
+    reason_code: str
+    reference: str | None = None
     trigger: str
     overdue: bool
     created_at: datetime

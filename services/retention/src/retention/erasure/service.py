@@ -13,8 +13,10 @@ from privacy_kit.db import rows_affected
 from privacy_kit.outbox import emit, forget_subject_events
 from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
-from retention.erasure.models import ErasureJobCreate
+from retention.erasure.models import REASON_CODES, ErasureJobCreate
+from retention.keys import ProofKeys
 from retention.legal_hold import service as holds
+from retention.replay import service as replay
 
 
 class NoStoresKnown(Exception):
@@ -92,17 +94,22 @@ async def create_job(
         category=request.category, older_than=request.older_than,
     )
     return await start_job(conn=conn, scope=scope, stores=stores, reason=request.reason,
+                           reason_code=request.reason_code, reference=request.reference,
                            trigger=trigger, requested_by=requested_by, secret=secret,
                            deadline=deadline, source=source)
 
 
 async def start_job(
-    *, conn: asyncpg.Connection, scope: ErasureScope, stores: list[str], reason: str,
+    *, conn: asyncpg.Connection, scope: ErasureScope, stores: list[str], reason: str | None,
     trigger: str, requested_by: str, secret: str, deadline: timedelta, source: str,
-    follows_job_id: uuid.UUID | None = None,
+    follows_job_id: uuid.UUID | None = None, reason_code: str | None = None,
+    reference: str | None = None,
 ) -> uuid.UUID:
     """Write the job, one row per store it must reach, the holds that touch its scope, and the
-    request to those stores."""
+    request to those stores. Without a reason code, a reason that is itself a code is taken
+    as the code, else `other` (the certificate carries the code, never the reason)."""
+    if reason_code is None:
+        reason_code = reason if reason in REASON_CODES else "other"
     job_id = uuid.uuid4()
     now = datetime.now(UTC)
     scope, hold_ids = await holds.apply_holds(conn=conn, scope=scope.without_holds())
@@ -110,11 +117,11 @@ async def start_job(
     await conn.execute(
         """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
                older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope,
-               follows_job_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)""",
+               follows_job_id, reason_code, reference)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)""",
         job_id, scope.kind, scope.subject_id, hashed, scope.tenant_id, scope.category,
         scope.older_than, reason, trigger, requested_by, now, now + deadline,
-        scope.model_dump_json(), follows_job_id,
+        scope.model_dump_json(), follows_job_id, reason_code, reference,
     )
     await conn.executemany(
         "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
@@ -146,7 +153,7 @@ async def _request(
 
 async def acknowledge(
     *, conn: asyncpg.Connection, job_id: uuid.UUID, store: str, counts: dict[str, int],
-    erased: int, secret: str, source: str, held: dict[str, int] | None = None,
+    erased: int, keys: ProofKeys, source: str, held: dict[str, int] | None = None,
 ) -> bool:
     """Record a store's answer; returns True when this answer completed the job.
 
@@ -170,7 +177,7 @@ async def acknowledge(
     )
     if pending:
         return False
-    await _complete(conn=conn, job_id=job_id, secret=secret, source=source)
+    await _complete(conn=conn, job_id=job_id, keys=keys, source=source)
     return True
 
 
@@ -181,7 +188,10 @@ async def _held_counts(conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str,
     return {store: counts for store, counts in held.items() if any(counts.values())}
 
 
-async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str, source: str) -> None:
+
+async def _complete(
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, keys: ProofKeys, source: str
+) -> None:
     job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
     assert job is not None
     stores = await conn.fetch(
@@ -189,14 +199,48 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         job_id,
     )
     completed_at = datetime.now(UTC)
-    body: dict[str, Any] = {
+    unsigned = certificate_body(job, stores, completed_at, source)
+    # O17: what legal holds kept, per store, and on which lawful ground (never the reason).
+    held = await _held_counts(conn, job_id)
+    status = "completed_with_holds" if held else "completed"
+    if held:
+        unsigned["held"] = held
+        unsigned["holds"] = await holds.grounds_of(conn=conn, job_id=job_id)
+    body = certificate.sign(keys.signing_key, unsigned)
+    subject_id = job["subject_id"]
+    await conn.execute(
+        """UPDATE erasure_job SET status = $4, completed_at = $2, certificate = $3::jsonb,
+               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}',
+               reason = NULL
+           WHERE id = $1""",
+        job_id, completed_at, json.dumps(body), status,
+    )
+    await replay.log_erasure(conn=conn, job=job, completed_at=completed_at,
+                            cipher=keys.replay_cipher)
+    if subject_id:
+        await forget_subject_events(conn, subject_id)
+    await emit(
+        conn,
+        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
+                            erased=sum(r["erased"] or 0 for r in stores)),
+        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
+    )
+
+
+def certificate_body(job: asyncpg.Record, stores: list[asyncpg.Record], completed_at: datetime,
+                     source: str) -> dict[str, Any]:
+    """What a certificate states: no subject id, no free-text reason, no name."""
+    return {
         "certificate": "erasure",
-        "job_id": str(job_id),
+        "format": 2,
+        "job_id": str(job["id"]),
         "scope": job["scope"],
         "subject_hash": job["subject_hash"],
         "tenant_id": job["tenant_id"],
         "category": job["category"],
-        "reason": job["reason"],
+        "older_than": job["older_than"].isoformat() if job["older_than"] else None,
+        "reason_code": job["reason_code"],
+        "reference": job["reference"],
         "trigger": job["trigger"],
         "requested_at": job["created_at"].isoformat(),
         "completed_at": completed_at.isoformat(),
@@ -210,33 +254,11 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         },
         "issued_by": source,
     }
-    # O17: what legal holds kept, per store, and on which lawful ground (never the reason).
-    held = await _held_counts(conn, job_id)
-    status = "completed_with_holds" if held else "completed"
-    if held:
-        body["held"] = held
-        body["holds"] = await holds.grounds_of(conn=conn, job_id=job_id)
-    body["signature"] = certificate.sign(secret, body)
-    subject_id = job["subject_id"]
-    await conn.execute(
-        """UPDATE erasure_job SET status = $4, completed_at = $2, certificate = $3::jsonb,
-               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}'
-           WHERE id = $1""",
-        job_id, completed_at, json.dumps(body), status,
-    )
-    if subject_id:
-        await forget_subject_events(conn, subject_id)
-    await emit(
-        conn,
-        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
-                            erased=sum(r["erased"] or 0 for r in stores)),
-        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
-    )
 
 
 _JOB_FIELDS = ("id", "status", "scope", "subject_hash", "tenant_id", "category", "reason",
-               "trigger", "overdue", "created_at", "deadline_at", "completed_at", "stuck_since",
-               "follows_job_id")
+               "reason_code", "reference", "trigger", "overdue", "created_at", "deadline_at",
+               "completed_at", "stuck_since", "follows_job_id")
 
 
 def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record],
@@ -275,6 +297,7 @@ async def list_jobs(
         conn=conn,
         where="""($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR scope = $2)
                  AND ($3::text IS NULL OR reason ILIKE '%' || $3 || '%'
+                      OR reason_code ILIKE '%' || $3 || '%' OR reference ILIKE '%' || $3 || '%'
                       OR trigger ILIKE '%' || $3 || '%')
                  AND ($4::timestamptz IS NULL OR created_at >= $4)
                  AND ($5::timestamptz IS NULL OR created_at < $5)
@@ -326,7 +349,8 @@ async def follow_up(
     """Erase what holds kept of a finished job, now that one of them is released: the same
     scope again (stores skip what they already erased), with the holds still active. Once."""
     job = await conn.fetchrow(
-        """SELECT id, reason, request_scope::text AS request_scope FROM erasure_job
+        """SELECT id, reason, reason_code, reference, request_scope::text AS request_scope
+           FROM erasure_job
            WHERE id = $1 AND status = 'completed_with_holds' FOR UPDATE""", job_id)
     if job is None or await conn.fetchval(
             "SELECT 1 FROM erasure_job WHERE follows_job_id = $1", job_id):
@@ -335,7 +359,8 @@ async def follow_up(
         "SELECT store FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job_id)]
     return await start_job(
         conn=conn, scope=ErasureScope.model_validate_json(job["request_scope"]), stores=stores,
-        reason=job["reason"], trigger="legal_hold_released", requested_by=requested_by,
+        reason=job["reason"], reason_code=job["reason_code"], reference=job["reference"],
+        trigger="legal_hold_released", requested_by=requested_by,
         secret=secret, deadline=deadline, source=source, follows_job_id=job_id)
 
 

@@ -51,7 +51,8 @@ async def list_erasure_jobs(
     status: Annotated[JobStatus | None, Query(description="e.g. stuck")] = None,
     scope: Literal["subject", "tenant", "category"] | None = None,
     reason: Annotated[str | None, Query(min_length=1, max_length=200,
-                                        description="Part of the reason or trigger")] = None,
+                                        description="Part of the reason code, reference, reason "
+                                                    "(until completed) or trigger")] = None,
     created_after: Annotated[datetime | None, Query(description="Created at or after")] = None,
     created_before: Annotated[datetime | None, Query(description="Created before")] = None,
 ) -> Page[ErasureJobRead]:

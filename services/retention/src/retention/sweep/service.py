@@ -148,6 +148,7 @@ async def _act(
     for item in due:
         job_id = await erasure.start_job(
             conn=conn, scope=_scope(item), stores=[item["store"]], reason=REASON,
+            reason_code="retention_expired",
             trigger=f"retention_sweep {sweep_id}", requested_by=actor, secret=secret,
             deadline=deadline, source=source)
         await conn.execute(

@@ -27,6 +27,7 @@ from training_records.learning.models import (
 )
 from training_records.participants import service as participants
 from training_records.reading import read_person, visible_rows
+from training_records.tenants import service as tenants
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["training history"])
 AssignmentSort = Annotated[SortOrder, Depends(service.ASSIGNMENT_ORDERING)]
@@ -39,7 +40,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such tenant, participant, training or module"},
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_ERRORS, 409: {"description": "Processing restricted, or training not assigned"},
+    **_ERRORS, 409: {"description": "Processing restricted, training not assigned, or the "
+                          "organisation's contract has ended"},
 }
 
 
@@ -59,6 +61,7 @@ async def assign(
 ) -> AssignmentRead:
     check_registrar(principal, tenant_id, "assigns trainings")
     async with conn.transaction():
+        await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=body.participant_id)
         return await service.assign(conn=conn, tenant_id=tenant_id, body=body,
@@ -113,6 +116,7 @@ async def record_progress(
 ) -> ProgressWritten:
     _self_or_operator(principal, tenant_id, participant_id)
     async with conn.transaction():
+        await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=participant_id)
         progress = await service.record_progress(
@@ -149,6 +153,7 @@ async def record_login(
 ) -> LoginRead:
     _self_or_operator(principal, tenant_id, participant_id)
     async with conn.transaction():
+        await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=participant_id)
         return await service.record_login(conn=conn, tenant_id=tenant_id,
@@ -182,6 +187,7 @@ async def record_result(
 ) -> ResultWritten:
     _self_or_operator(principal, tenant_id, participant_id)
     async with conn.transaction():
+        await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=participant_id)
         result = await service.record_result(conn=conn, tenant_id=tenant_id,

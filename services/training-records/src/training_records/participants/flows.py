@@ -18,6 +18,7 @@ from training_records.participants.models import (
     ParticipantUpdated,
 )
 from training_records.sensitive import refuse_bsn
+from training_records.tenants import service as tenants
 from training_records.tenants.service import allows_special_data
 
 SOURCE = "training-records"
@@ -40,6 +41,7 @@ def check_input(body: ParticipantCreate, *, bsn_allowed: bool) -> None:
 async def register_participant(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, body: ParticipantCreate, actor: str
 ) -> ParticipantRead:
+    await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
     check_input(body, bsn_allowed=await special_data_allowed(conn=conn, tenant_id=tenant_id))
     return await service.create(conn=conn, tenant_id=tenant_id, body=body, created_by=actor)
 

@@ -26,6 +26,7 @@ from training_records.participants.flows import special_data_allowed
 from training_records.participants.models import ImportLineError, ImportReport, ParticipantCreate
 from training_records.sensitive import find_bsn
 from training_records.settings import SettingsDep
+from training_records.tenants import service as tenants
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
 
@@ -217,6 +218,7 @@ async def import_participants(
     async with conn.transaction():
         # Lock out a concurrent import of the same tenant between the check and the insert.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"import:{tenant_id}")
+        await tenants.ensure_contract_active(conn=conn, tenant_id=tenant_id)
         errors += await _existing_emails(conn, tenant_id, good)
         if errors:
             errors.sort(key=lambda e: e.line)

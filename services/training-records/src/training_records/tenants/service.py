@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.errors import ApiError
 from privacy_kit.paging import PageParams
 from privacy_kit.preconditions import check_if_match, entity_tag
 from privacy_kit.sorting import Ordering, SortOrder
@@ -80,3 +81,20 @@ async def allows_special_data(*, conn: asyncpg.Connection, tenant_id: uuid.UUID)
         "SELECT special_data_agreement FROM tenant WHERE id = $1", tenant_id
     )
     return None if value is None else bool(value)
+
+
+async def mark_terminated(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    await conn.execute(
+        """UPDATE tenant SET contract_state = 'terminated', updated_at = now()
+           WHERE id = $1 AND contract_state <> 'terminated'""", tenant_id)
+
+
+async def ensure_contract_active(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    """O18: once a tenant's contract has ended, no one adds people or training data to it.
+    Reading, rectifying and erasing stay possible."""
+    state = await conn.fetchval("SELECT contract_state FROM tenant WHERE id = $1", tenant_id)
+    if state == "terminated":
+        raise ApiError(409, "contract_terminated",
+                       "This organisation's contract has ended: no participants or training "
+                       "data can be added any more. Its data can still be read until it is "
+                       "erased.")

@@ -1,0 +1,238 @@
+"""Contract termination (O18) of a big tenant, on the whole suite.
+
+A tenant of 10,000 participants with 1,000,000 records: per participant 5 assignments, 90
+module-progress rows (5 trainings of 18 modules) and 5 results in training-records, 2 consent
+records in consent; plus 1,000 subject requests and 1,000 breach links. Loaded with COPY
+straight into the stores' databases (setup, timed for information).
+
+Measured, through the gateway, with every service a uvicorn process of its own:
+- export: `POST /v1/contract-terminations/{id}/exports` until `ready` (every store streamed into
+  one zip), then the download; the termination is then cancelled;
+- termination: `POST /v1/contract-terminations` with yesterday as end date and a zero grace
+  period, until the record shows `erased` with its certificate (the sweep starts a tenant-scope
+  erasure job; every store erases and acknowledges over Kafka);
+- each service's peak memory (VmHWM), reset before each phase (`/proc/<pid>/clear_refs`).
+
+    .venv/bin/python bench/termination_bench.py [--participants 10000] [--no-export]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from devstack.infra import Tansu, start_embedded_postgres
+from devstack.stack import Stack
+from devstack.testing import auth
+
+TRAININGS, MODULES = 5, 18
+OPERATOR = auth("operator")
+
+
+def _vm(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _pids(stack: Stack) -> dict[str, int]:
+    return {c.name: c.process.pid for c in stack._children}
+
+
+def _reset_peaks(stack: Stack) -> None:
+    for pid in _pids(stack).values():
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
+def _peaks(stack: Stack) -> dict[str, float]:
+    return {name: round(_vm(pid, "VmHWM") / 1024, 1) for name, pid in _pids(stack).items()}
+
+
+async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple[str, int]:
+    tenant = (await gw.post("/v1/tenants", headers=OPERATOR,
+                            json={"name": "Groot Opleidingen BV"})).json()["id"]
+    trainings = []
+    for t in range(TRAININGS):
+        made = await gw.post("/v1/trainings", headers=OPERATOR, json={
+            "title": f"Training {t}", "modules": [{"title": f"Module {m}"} for m in range(MODULES)]})
+        made.raise_for_status()
+        trainings.append(made.json())
+    tid, now = uuid.UUID(tenant), datetime.now(UTC)
+    people = [uuid.uuid4() for _ in range(participants)]
+    records = 0
+    conn = await asyncpg.connect(stack.database_urls["training-records"])
+    try:
+        await conn.copy_records_to_table(
+            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
+                               "created_by"],
+            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
+                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
+                     for i, p in enumerate(people)])
+        records += participants
+        for training in trainings:
+            train = uuid.UUID(training["id"])
+            await conn.copy_records_to_table(
+                "assignment", columns=["id", "tenant_id", "training_id", "participant_id"],
+                records=[(uuid.uuid4(), tid, train, p) for p in people])
+            await conn.copy_records_to_table(
+                "result", columns=["id", "tenant_id", "participant_id", "training_id", "score",
+                                   "passed", "recorded_by"],
+                records=[(uuid.uuid4(), tid, p, train, 50 + i % 50, i % 3 != 0, "bench")
+                         for i, p in enumerate(people)])
+            modules = [uuid.UUID(m["id"]) for m in training["modules"]]
+            for start in range(0, participants, 2000):
+                await conn.copy_records_to_table(
+                    "module_progress", columns=["participant_id", "module_id", "tenant_id",
+                                                "started_at", "completed_at", "time_spent_s"],
+                    records=[(p, m, tid, now, now, 60 * (k + 1))
+                             for p in people[start:start + 2000] for k, m in enumerate(modules)])
+            records += participants * (2 + len(modules))
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(stack.database_urls["consent"])
+    try:
+        purpose = await conn.fetchval("SELECT id FROM purpose ORDER BY id LIMIT 1")
+        version = await conn.fetchval("SELECT version FROM policy_version ORDER BY version LIMIT 1")
+        await conn.copy_records_to_table(
+            "consent_record", columns=["id", "subject_id", "chain_index", "purpose_id", "granted",
+                                       "policy_version", "method", "actor_sub", "actor_role",
+                                       "on_behalf", "tenant_id", "recorded_at", "prev_hash",
+                                       "hash"],
+            records=[(uuid.uuid4(), str(p), n, purpose, n == 0, version, "api", str(p),
+                      "participant", False, tenant, now, "0" * 64, f"{n}" * 64)
+                     for p in people for n in range(2)])
+        records += 2 * participants
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    few = people[: max(1, participants // 10)]
+    conn = await asyncpg.connect(stack.database_urls["subject-rights"])
+    try:
+        await conn.copy_records_to_table(
+            "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
+                                        "due_at"],
+            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28))
+                     for p in few])
+        records += len(few)
+    finally:
+        await conn.close()
+    dpo = auth("dpo")
+    breach = await gw.post("/v1/breaches", headers=dpo, json={
+        "title": "Bench breach", "facts": "Many people affected.",
+        "discovered_at": "2026-11-20T10:00:00Z",
+        "affected_subjects": [{"subject_id": str(p), "tenant_id": tenant} for p in few]})
+    breach.raise_for_status()
+    records += len(few)
+    return tenant, records
+
+
+async def _until(gw: httpx.AsyncClient, url: str, headers: dict[str, str], status: str,
+                 timeout: float = 900) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = (await gw.get(url, headers=headers)).json()
+        if body["status"] == status:
+            return body
+        if body["status"] == "failed":
+            raise RuntimeError(body)
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} never became {status}")
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="termb", dir="/tmp"))
+    server, admin_dsn = start_embedded_postgres(home / "pg")
+    broker = Tansu(log_file=home / "tansu.log").start()
+    stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
+                  log_dir=home / "logs",
+                  env={"TERMINATION_GRACE_S": "0", "TERMINATION_SWEEP_INTERVAL_S": "0.5",
+                       "OTEL_SDK_DISABLED": "true", "ERASURE_DEADLINE_S": "3600"})
+    results: dict[str, Any] = {"participants": args.participants}
+    try:
+        await stack.start()
+        async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=900) as gw:
+            started = time.perf_counter()
+            tenant, records = await _load(stack, gw, args.participants)
+            results["records"] = records
+            results["load_s"] = round(time.perf_counter() - started, 1)
+            beheerder = auth("beheerder", tenant=tenant)
+            if not args.no_export:
+                future = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+                made = await gw.post("/v1/contract-terminations", headers=OPERATOR,
+                                     json={"tenant_id": tenant, "end_date": future})
+                made.raise_for_status()
+                where = f"/v1/contract-terminations/{made.json()['id']}"
+                _reset_peaks(stack)
+                started = time.perf_counter()
+                asked = await gw.post(f"{where}/exports", headers=beheerder)
+                asked.raise_for_status()
+                ready = await _until(gw, f"{where}/exports/{asked.json()['id']}", beheerder,
+                                     "ready")
+                results["export_s"] = round(time.perf_counter() - started, 1)
+                started = time.perf_counter()
+                size = 0
+                async with gw.stream("GET", f"{where}/exports/{ready['id']}/download",
+                                     headers=beheerder) as download:
+                    async for chunk in download.aiter_bytes():
+                        size += len(chunk)
+                results["download_s"] = round(time.perf_counter() - started, 1)
+                results["export_mib"] = round(size / 2**20, 1)
+                results["export_records"] = sum(s["records"] for s in ready["manifest"]["stores"].values())
+                results["export_peak_mib"] = _peaks(stack)
+                (await gw.post(f"{where}/cancel", headers=OPERATOR)).raise_for_status()
+            yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+            _reset_peaks(stack)
+            started = time.perf_counter()
+            made = await gw.post("/v1/contract-terminations", headers=OPERATOR,
+                                 json={"tenant_id": tenant, "end_date": yesterday})
+            made.raise_for_status()
+            done = await _until(gw, f"/v1/contract-terminations/{made.json()['id']}", OPERATOR,
+                                "erased")
+            results["termination_s"] = round(time.perf_counter() - started, 1)
+            results["termination_peak_mib"] = _peaks(stack)
+            cert = done["certificate"]
+            requested = datetime.fromisoformat(cert["requested_at"])
+            results["erased"] = {s: v["erased"] for s, v in cert["stores"].items()}
+            results["store_ack_after_job_s"] = {
+                s: round((datetime.fromisoformat(v["acknowledged_at"]) - requested).total_seconds(), 1)
+                for s, v in cert["stores"].items()}
+    finally:
+        stack.stop()
+        broker.stop()
+        del server
+    return results
+
+
+def _report(results: dict[str, Any]) -> None:
+    print(json.dumps(results, indent=2))
+    rows = [("termination of the tenant, end to end", results.get("termination_s"), "s", 30)]
+    rows += [(f"peak memory during termination: {name}", mib, "MiB", 300)
+             for name, mib in results.get("termination_peak_mib", {}).items()]
+    if "export_s" in results:
+        rows.append(("export (gather into one zip)", results["export_s"], "s", None))
+        rows += [(f"peak memory during export: {name}", mib, "MiB", 300)
+                 for name, mib in results["export_peak_mib"].items()]
+    print(f"\n{'measure':<48}{'value':>10}  {'target':>8}")
+    for name, value, unit, target in rows:
+        mark = "" if target is None or value is None else ("  ok" if value <= target else "  MISSED")
+        shown = f"{value} {unit}"
+        print(f"{name:<48}{shown:>10}  {('< ' + str(target)) if target else '':>8}{mark}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--participants", type=int, default=10_000)
+    parser.add_argument("--no-export", action="store_true")
+    _report(asyncio.run(main(parser.parse_args())))
