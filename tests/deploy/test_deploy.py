@@ -192,7 +192,8 @@ def test_strimzi_overlay_declares_topics_users_and_consumer_groups(
 
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:
     # Only the env file given may supply secrets: none from this process, none from a .env.
-    secrets = ("JWT_SECRET", "CERTIFICATE_SECRET", "POSTGRES_PASSWORD", "SERVICES_DB_PASSWORD")
+    secrets = ("JWT_SECRET", "CERTIFICATE_SECRET", "LEDGER_KEY", "POSTGRES_PASSWORD",
+               "SERVICES_DB_PASSWORD")
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     return subprocess.run(
         [str(BIN / "docker-compose"), "--project-directory", str(ROOT), "-f",
@@ -205,7 +206,8 @@ def test_compose_file_passes_the_real_compose_cli_and_requires_every_secret() ->
     assert ok.returncode == 0, ok.stderr
     refused = _compose("--env-file", "/dev/null", "config", "--quiet")
     assert refused.returncode != 0
-    for secret in ("JWT_SECRET", "CERTIFICATE_SECRET", "POSTGRES_PASSWORD", "SERVICES_DB_PASSWORD"):
+    for secret in ("JWT_SECRET", "CERTIFICATE_SECRET", "LEDGER_KEY", "POSTGRES_PASSWORD",
+                   "SERVICES_DB_PASSWORD"):
         assert f"required variable {secret} is missing" in refused.stderr
 
     config = json.loads(_compose("--env-file", str(ROOT / ".env.example"), "config",

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
+from consent.ledger.sealing import on_start as seal_legacy_records
 from consent.ledger.views import router as ledger_router
 from consent.provider import ConsentProvider
 from consent.settings import Settings
@@ -26,4 +27,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[catalogue_router, ledger_router, cookie_router],
         provider=ConsentProvider(settings),
         migrations=MIGRATIONS,
+        on_start=[seal_legacy_records],
     )

@@ -97,6 +97,8 @@ class ConsentProvider(PrivacyProvider):
 
 
 async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, int]:
+    # The ledger refuses DELETE unless the transaction names the subject whose chain goes (O11).
+    await conn.execute("SELECT set_config('consent.erasing_subject', $1, true)", subject_id)
     cookies = await conn.execute(
         """DELETE FROM cookie_choice WHERE subject_id = $1 OR cookie_id IN (
                SELECT cookie_id FROM cookie_choice WHERE subject_id = $1)""",

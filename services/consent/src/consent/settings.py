@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
+from pydantic import model_validator
 
 from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
+
+DEV_LEDGER_KEY = "privacy-suite-development-ledger-key-change-me"
 
 
 class Settings(ServiceSettings):
@@ -20,6 +23,16 @@ class Settings(ServiceSettings):
     withdrawal_url: str = "https://privacy.example.org/settings/consents"
     # O6: below this age a grant needs a verified parental consent record.
     age_of_consent: int = 16
+    # O11: seals every ledger record (HMAC of its hash). Kept outside the database (a secret in
+    # the environment), so database rights alone cannot rewrite a chain. Never change it once
+    # records are sealed: verification would fail for every record sealed under the old key.
+    ledger_key: str = DEV_LEDGER_KEY
+
+    @model_validator(mode="after")
+    def _refuse_development_keys(self) -> Settings:
+        if self.environment == "production" and self.ledger_key == DEV_LEDGER_KEY:
+            raise ValueError("production refuses the development ledger key: set LEDGER_KEY")
+        return self
 
 
 SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -11,6 +11,7 @@ from consent.cookies import service
 from consent.cookies.models import COOKIE_ID, CookieChoiceChange, CookieChoiceRead, CookieLinkResult
 from consent.ledger.service import acting_as
 from consent.ledger.views import gpc_signal
+from consent.settings import SettingsDep
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal
 
@@ -42,13 +43,13 @@ async def put_choice(
 
 @router.post("/{cookie_id}/link", summary="After sign-in: link the choices to the person")
 async def link_choice(
-    cookie_id: CookieId, conn: DbConn, principal: CurrentPrincipal
+    cookie_id: CookieId, conn: DbConn, principal: CurrentPrincipal, settings: SettingsDep
 ) -> CookieLinkResult:
     actor = acting_as(principal, principal.sub)
     async with conn.transaction():
         linked, recorded = await service.link(
             conn=conn, cookie_id=cookie_id, subject_id=principal.sub, actor=actor,
-            tenant_id=principal.tenant,
+            tenant_id=principal.tenant, ledger_key=settings.ledger_key,
         )
     return CookieLinkResult(cookie_id=cookie_id, subject_id=principal.sub,
                             linked_choices=linked, recorded_purposes=recorded)
