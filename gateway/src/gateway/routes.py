@@ -60,6 +60,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/(purposes|policies)(/|$)", "consent", public=True),
     Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
     Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
+    # One-click unsubscribe links in mail (O12, RFC 8058): the signed token is the credential.
+    Route("GET POST", r"^/v1/unsubscribe/[^/]+$", "consent", public=True),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
@@ -69,6 +71,7 @@ ROUTES: tuple[Route, ...] = (
     Route(WRITES, r"^/v1/(purposes|policies)(/|$)", "consent", roles=STAFF),
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
+    Route("GET", r"^/v1/subjects/[^/]+/unsubscribe-link$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
     Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"

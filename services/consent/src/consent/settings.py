@@ -27,6 +27,12 @@ class Settings(ServiceSettings):
     # the environment), so database rights alone cannot rewrite a chain. Never change it once
     # records are sealed: verification would fail for every record sealed under the old key.
     ledger_key: str = DEV_LEDGER_KEY
+    # O12: signs one-click unsubscribe links. Empty: a key derived from the ledger key; set it
+    # to rotate the links on their own (links signed before stop working).
+    unsubscribe_secret: str = ""
+    unsubscribe_ttl_s: int = 180 * 24 * 3600
+    # Where people reach the suite (the gateway): the base of links in messages.
+    public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
     def _refuse_development_keys(self) -> Settings:
