@@ -147,6 +147,11 @@ def test_workloads_follow_the_operator_rules(overlay: str,
             assert {"mountPath": "/tmp", "name": "tmp"} in container["volumeMounts"]
 
 
+# Services that call another one directly, besides subject-rights (exports): training-records
+# asks consent's opt-out at erasure (O13), consent asks training-records' addresses (O14).
+SERVICE_CALLERS = {"consent": {"training-records"}, "training-records": {"consent"}}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_network_policies_keep_each_part_to_its_own_paths(
     overlay: str, rendered: dict[str, list[dict[str, Any]]]
@@ -158,7 +163,7 @@ def test_network_policies_keep_each_part_to_its_own_paths(
         callers = policies[f"{name}-ingress"]["spec"]["ingress"][0]["from"]
         pods = {c["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                 for c in callers if "podSelector" in c}
-        assert pods == {"gateway", "subject-rights"}
+        assert pods == {"gateway", "subject-rights"} | SERVICE_CALLERS.get(name, set())
         database = policies[f"{name}-egress"]["spec"]
         assert database["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": name}
         assert database["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]

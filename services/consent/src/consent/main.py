@@ -10,6 +10,7 @@ from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
 from consent.ledger.sealing import on_start as seal_legacy_records
 from consent.ledger.views import router as ledger_router
+from consent.optout import router as optout_router
 from consent.provider import ConsentProvider
 from consent.settings import Settings
 from consent.unsubscribe.views import router as unsubscribe_router
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: consent",
         description="Purposes, policy versions, the append-only consent ledger with hash chain, "
                     "cookie choices with Google Consent Mode v2, marketing objections.",
-        routers=[catalogue_router, ledger_router, cookie_router, unsubscribe_router],
+        routers=[catalogue_router, ledger_router, cookie_router, unsubscribe_router,
+                 optout_router],
         provider=ConsentProvider(settings),
         migrations=MIGRATIONS,
         on_start=[seal_legacy_records],

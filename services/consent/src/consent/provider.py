@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from consent import optout
 from consent.ledger import receipts, service
 from consent.settings import Settings
 from privacy_kit.db import rows_affected
@@ -15,6 +16,7 @@ LEDGER = "consent-ledger"
 COOKIES = "cookie-choices"
 OBJECTIONS = "marketing-objections"
 PARENTAL = "parental-consents"
+ERASED_OPT_OUTS = "erased-opt-outs"
 
 
 class ConsentProvider(PrivacyProvider):
@@ -53,6 +55,13 @@ class ConsentProvider(PrivacyProvider):
                 purpose="Verified parental consent for people under 16 (O6)",
                 legal_basis="GDPR Art. 8", retention_rule="consent-proof",
             ),
+            DataCategory(
+                name=ERASED_OPT_OUTS, fields=["keyed hash of the subject id", "erased_at"],
+                purpose="Keep honouring an erased person's opt-out of anonymised data while "
+                        "the other stores finish the same erasure (O13)",
+                legal_basis="legal obligation (Art. 6(1)(c)): honouring the objection",
+                retention_rule=f"{self.settings.opt_out_memory_days} days after the erasure",
+            ),
         ]
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
@@ -83,6 +92,8 @@ class ConsentProvider(PrivacyProvider):
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:
+            await optout.remember_erased(conn=conn, settings=self.settings,
+                                         subject_id=scope.subject_id)
             return await _erase_subject(conn, scope.subject_id)
         if scope.kind == "tenant" and scope.tenant_id:
             subjects = await conn.fetch(
@@ -90,6 +101,9 @@ class ConsentProvider(PrivacyProvider):
                    WHERE tenant_id = $1 AND NOT subject_id = ANY($2::text[])""",
                 scope.tenant_id, scope.held_subject_ids,
             )
+            for subject in subjects:
+                await optout.remember_erased(conn=conn, settings=self.settings,
+                                             subject_id=subject["subject_id"])
             return await _erase_many(conn, [r["subject_id"] for r in subjects])
         if scope.kind == "category" and scope.older_than is not None:
             return await _erase_category(conn, scope)

@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     # to rotate the links on their own (links signed before stop working).
     unsubscribe_secret: str = ""
     unsubscribe_ttl_s: int = 180 * 24 * 3600
+    # O13: how long an erased person's opt-out of anonymised data is remembered (keyed hash
+    # only), for stores that handle the same erasure later.
+    opt_out_memory_days: int = 30
     # Where people reach the suite (the gateway): the base of links in messages.
     public_url: str = "http://127.0.0.1:8000"
 

@@ -3,18 +3,25 @@ per-training aggregates of results, and nothing of those who opted out of anonym
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from privacy_kit.db import rows_affected
 from privacy_kit.provider import ErasureScope
+from training_records import anonymisation
+from training_records.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ERASED_ACTOR = "erased"
 
-# Latest result per person and training, of people who did not opt out (O13), folded into
-# the anonymous benchmark. `{where}` selects the results about to be erased.
+# Latest result per person and training, of people who did not opt out (O13: neither here nor,
+# asked at this moment, in consent: `${opted}`), folded into the anonymous benchmark. `{where}`
+# selects the results about to be erased.
 _FOLD = """
 INSERT INTO training_benchmark AS b (training_id, participants, score_sum, passed, updated_at)
 SELECT training_id, count(*), sum(score), count(*) FILTER (WHERE passed), now()
@@ -23,6 +30,7 @@ FROM (SELECT DISTINCT ON (participant_id, training_id) participant_id, training_
       ORDER BY participant_id, training_id, recorded_at DESC, id) latest
 WHERE NOT EXISTS (SELECT 1 FROM anonymisation_opt_out o
                   WHERE o.subject_id = latest.participant_id AND o.opted_out)
+  AND NOT (latest.participant_id = ANY(${opted}::uuid[]))
 GROUP BY training_id
 ON CONFLICT (training_id) DO UPDATE SET
     participants = b.participants + EXCLUDED.participants,
@@ -35,12 +43,29 @@ ON CONFLICT (training_id) DO UPDATE SET
 _PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
 
 
-async def erase(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+async def erase(
+    conn: asyncpg.Connection, scope: ErasureScope, settings: Settings
+) -> dict[str, int]:
     if scope.kind == "subject":
-        return await erase_subject(conn, scope.subject_id)
+        return await erase_subject(conn, scope.subject_id, settings)
     if scope.kind == "tenant":
-        return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids))
+        return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids), settings)
     return await erase_category(conn, scope)
+
+
+async def _fold(conn: asyncpg.Connection, settings: Settings, where: str, *args: Any) -> None:
+    """Fold the latest results selected by `where` into the benchmark, leaving out whoever
+    opted out (O13); nobody at all when consent cannot say."""
+    people = [r["participant_id"] for r in await conn.fetch(
+        f"SELECT DISTINCT participant_id FROM result WHERE {where}", *args)]
+    if not people:
+        return
+    opted = await anonymisation.opted_out(settings, people)
+    if opted is None:
+        log.warning("results of %d people erased without folding them into the benchmark",
+                    len(people))
+        return
+    await conn.execute(_FOLD.format(where=where, opted=len(args) + 1), *args, list(opted))
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -54,12 +79,14 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
     return [u for u in (_uuid(v) for v in values) if u is not None]
 
 
-async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dict[str, int]:
+async def erase_subject(
+    conn: asyncpg.Connection, subject_id: str | None, settings: Settings
+) -> dict[str, int]:
     sid = _uuid(subject_id)
     counts = dict.fromkeys((*_PERSON_TABLES, "person_rectification", "access_log", "person"), 0)
     if sid is None:
         return counts  # not an id of ours, so nothing of it is stored here
-    await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    await _fold(conn, settings, "participant_id = $1", sid)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
@@ -91,7 +118,7 @@ async def _forget_actor(conn: asyncpg.Connection, actor: str) -> None:
 
 
 async def erase_tenant(
-    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID]
+    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID], settings: Settings
 ) -> dict[str, int]:
     """Everything of the tenant, except people under legal hold (O17): they stay, and so does
     the tenant row until their hold is released."""
@@ -101,7 +128,7 @@ async def erase_tenant(
     if tid is None:
         return counts
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
-    await conn.execute(_FOLD.format(where=not_held), tid, held)
+    await _fold(conn, settings, not_held, tid, held)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
                                                   tid, held))

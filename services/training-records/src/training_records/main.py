@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
                  certificates_router, trainings_router, experts_router],
-        provider=TrainingRecordsProvider(),
+        provider=TrainingRecordsProvider(settings),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,
         health=_health,

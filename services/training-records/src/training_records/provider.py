@@ -11,6 +11,7 @@ import asyncpg
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 from training_records import erasure
 from training_records.participants.service import set_restriction, to_read
+from training_records.settings import Settings
 
 TENANT_CONTROLLER = "the client organisation (controller) and its Beheerders"
 
@@ -130,6 +131,9 @@ def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
 class TrainingRecordsProvider(PrivacyProvider):
     store = "training-records"
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
     def inventory(self) -> list[DataCategory]:
         return list(CATEGORIES)
 
@@ -186,7 +190,7 @@ class TrainingRecordsProvider(PrivacyProvider):
         }
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
-        return await erasure.erase(conn, scope)
+        return await erasure.erase(conn, scope, self.settings)
 
     async def restrict(self, conn: asyncpg.Connection, subject_id: str) -> None:
         await self._restriction(conn, subject_id, restricted=True)
