@@ -17,6 +17,8 @@ from gateway.routes import find_route
         ("POST", "/v1/unsubscribe/a.b.c", "consent", True, None),
         ("GET", "/v1/unsubscribe/a.b.c", "consent", True, None),
         ("GET", "/v1/subjects/s1/unsubscribe-link", "consent", False, {"dpo", "operator"}),
+        ("PUT", "/v1/subjects/s1/policy-acceptances/v2", "consent", False, None),
+        ("GET", "/v1/policy-announcements/v2/recipients", "consent", False, {"dpo", "operator"}),
         ("POST", "/v1/tenants", "training-records", False, {"operator"}),
         ("GET", "/v1/tenants/t1/participants/p1", "training-records", False, None),
         ("POST", "/v1/tenants/t1/participants", "training-records", False, None),

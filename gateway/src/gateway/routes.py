@@ -72,6 +72,8 @@ ROUTES: tuple[Route, ...] = (
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     Route("GET", r"^/v1/subjects/[^/]+/unsubscribe-link$", "consent", roles=STAFF),
+    Route("GET PUT", r"^/v1/subjects/[^/]+/policy-acceptances(/|$)", "consent"),
+    Route("GET", r"^/v1/policy-announcements/[^/]+(/recipients)?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
     Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from consent.announcements import sweeps as announcements
+from consent.announcements.views import router as announcements_router
 from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
 from consent.ledger.sealing import on_start as seal_legacy_records
@@ -27,8 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Purposes, policy versions, the append-only consent ledger with hash chain, "
                     "cookie choices with Google Consent Mode v2, marketing objections.",
         routers=[catalogue_router, ledger_router, cookie_router, unsubscribe_router,
-                 optout_router],
+                 optout_router, announcements_router],
         provider=ConsentProvider(settings),
         migrations=MIGRATIONS,
-        on_start=[seal_legacy_records],
+        on_start=[seal_legacy_records, announcements.start],
+        on_stop=[announcements.stop],
     )

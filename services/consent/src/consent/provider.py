@@ -17,6 +17,7 @@ COOKIES = "cookie-choices"
 OBJECTIONS = "marketing-objections"
 PARENTAL = "parental-consents"
 ERASED_OPT_OUTS = "erased-opt-outs"
+ANNOUNCEMENTS = "policy-announcements"
 
 
 class ConsentProvider(PrivacyProvider):
@@ -56,6 +57,15 @@ class ConsentProvider(PrivacyProvider):
                 legal_basis="GDPR Art. 8", retention_rule="consent-proof",
             ),
             DataCategory(
+                name=ANNOUNCEMENTS,
+                fields=["subject_id", "policy_version", "status", "told_at", "message_id",
+                        "accepted_at", "actor"],
+                purpose="Tell people of a policy change that widens collection or "
+                        "sub-processors, and know who accepted which version (O14)",
+                legal_basis="GDPR Art. 12-13 (transparency), Art. 5(2) (accountability)",
+                retention_rule="consent-proof",
+            ),
+            DataCategory(
                 name=ERASED_OPT_OUTS, fields=["keyed hash of the subject id", "erased_at"],
                 purpose="Keep honouring an erased person's opt-out of anonymised data while "
                         "the other stores finish the same erasure (O13)",
@@ -88,6 +98,7 @@ class ConsentProvider(PrivacyProvider):
                                for r in cookies],
             "marketing_objections": [o.model_dump(mode="json") for o in objections],
             "parental_consents": [p.model_dump(mode="json") for p in parental],
+            **await _announcements(conn, subject_id),
         }
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
@@ -110,6 +121,22 @@ class ConsentProvider(PrivacyProvider):
         return {}
 
 
+async def _announcements(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+    told = await conn.fetch(
+        """SELECT policy_version, status, told_at, message_id FROM policy_announcement
+           WHERE subject_id = $1 ORDER BY created_at""", subject_id)
+    accepted = await conn.fetch(
+        """SELECT policy_version, accepted_at, actor_sub, actor_role, on_behalf
+           FROM policy_acceptance WHERE subject_id = $1 ORDER BY accepted_at""", subject_id)
+    return {
+        "policy_announcements": [
+            {**dict(r), "told_at": r["told_at"] and r["told_at"].isoformat(),
+             "message_id": r["message_id"] and str(r["message_id"])} for r in told],
+        "policy_acceptances": [{**dict(r), "accepted_at": r["accepted_at"].isoformat()}
+                               for r in accepted],
+    }
+
+
 async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, int]:
     # The ledger refuses DELETE unless the transaction names the subject whose chain goes (O11).
     await conn.execute("SELECT set_config('consent.erasing_subject', $1, true)", subject_id)
@@ -122,12 +149,16 @@ async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str,
     objections = await conn.execute(
         "DELETE FROM marketing_objection WHERE subject_id = $1", subject_id)
     parental = await conn.execute("DELETE FROM parental_consent WHERE subject_id = $1", subject_id)
+    announcements = rows_affected(await conn.execute(
+        "DELETE FROM policy_announcement WHERE subject_id = $1", subject_id))
+    announcements += rows_affected(await conn.execute(
+        "DELETE FROM policy_acceptance WHERE subject_id = $1", subject_id))
     return {LEDGER: rows_affected(ledger), COOKIES: rows_affected(cookies), OBJECTIONS: rows_affected(objections),
-            PARENTAL: rows_affected(parental)}
+            PARENTAL: rows_affected(parental), ANNOUNCEMENTS: announcements}
 
 
 async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str]) -> dict[str, int]:
-    totals: dict[str, int] = {LEDGER: 0, COOKIES: 0, OBJECTIONS: 0, PARENTAL: 0}
+    totals: dict[str, int] = {LEDGER: 0, COOKIES: 0, OBJECTIONS: 0, PARENTAL: 0, ANNOUNCEMENTS: 0}
     for subject_id in subject_ids:
         for name, n in (await _erase_subject(conn, subject_id)).items():
             totals[name] += n

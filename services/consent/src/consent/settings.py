@@ -34,6 +34,11 @@ class Settings(ServiceSettings):
     # O13: how long an erased person's opt-out of anonymised data is remembered (keyed hash
     # only), for stores that handle the same erasure later.
     opt_out_memory_days: int = 30
+    # O14: how often pending policy announcements are sent (0: never, e.g. in tests), in batches
+    # of this many people, asking training-records for addresses with this timeout.
+    announcement_interval_s: float = 30.0
+    announcement_batch: int = 200
+    contacts_timeout_s: float = 10.0
     # Where people reach the suite (the gateway): the base of links in messages.
     public_url: str = "http://127.0.0.1:8000"
 

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from consent import events
+from consent.announcements.service import plan as plan_announcement
 from consent.catalogue.models import PolicyCreate, PolicyRead, PurposeCreate, PurposeRead
 from privacy_kit.errors import ApiError
 from privacy_kit.protocol import PolicyPublished
@@ -146,6 +147,8 @@ async def publish_policy(*, conn: asyncpg.Connection, policy: PolicyCreate, acto
     )
     if inserted is None:
         raise ApiError(409, "policy_exists", f"Version '{policy.version}' is published already.")
+    if policy.announce:  # O14: everyone with consent records is to be told
+        await plan_announcement(conn=conn, version=policy.version)
     published = await get_policy(conn=conn, version=policy.version)
     await events.policy_published(conn, PolicyPublished(
         version=published.version, effective_date=published.effective_date,
