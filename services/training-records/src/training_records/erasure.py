@@ -1,5 +1,6 @@
 """Erasure (O25, O16, O13): destroy a subject's or tenant's rows, keeping only anonymous
-per-training aggregates of results, and nothing of those who opted out of anonymised data."""
+per-training aggregates of results (never of fewer people than the minimum group), and nothing
+of those who opted out of anonymised data."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ log = logging.getLogger(__name__)
 ERASED_ACTOR = "erased"
 
 # Latest result per person and training, of people who did not opt out (O13: neither here nor,
-# asked at this moment, in consent: `${opted}`), folded into the anonymous benchmark. `{where}`
-# selects the results about to be erased.
-_FOLD = """
-INSERT INTO training_benchmark AS b (training_id, participants, score_sum, passed, updated_at)
-SELECT training_id, count(*), sum(score), count(*) FILTER (WHERE passed), now()
+# asked at this moment, in consent: `${opted}`), per training. `{where}` selects the results
+# about to be erased.
+_BATCH = """
+SELECT training_id, count(*) AS people, sum(score) AS score_sum,
+       count(*) FILTER (WHERE passed) AS passed
 FROM (SELECT DISTINCT ON (participant_id, training_id) participant_id, training_id, score, passed
       FROM result WHERE {where}
       ORDER BY participant_id, training_id, recorded_at DESC, id) latest
@@ -32,10 +33,23 @@ WHERE NOT EXISTS (SELECT 1 FROM anonymisation_opt_out o
                   WHERE o.subject_id = latest.participant_id AND o.opted_out)
   AND NOT (latest.participant_id = ANY(${opted}::uuid[]))
 GROUP BY training_id
+"""
+
+# O16: a stored aggregate never holds the values of fewer than `$5` people (the minimum group).
+# `scored` people's values are in the sums; it is 0 or at least the minimum. A batch that would
+# leave it below the minimum is counted in `participants` only, its values destroyed with it.
+_FOLD = """
+INSERT INTO training_benchmark AS b (training_id, participants, scored, score_sum, passed,
+                                     updated_at)
+VALUES ($1::uuid, $2::int,
+        CASE WHEN $2::int >= $5::int THEN $2::int ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $3::numeric ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $4::int ELSE 0 END, now())
 ON CONFLICT (training_id) DO UPDATE SET
-    participants = b.participants + EXCLUDED.participants,
-    score_sum = b.score_sum + EXCLUDED.score_sum,
-    passed = b.passed + EXCLUDED.passed,
+    participants = b.participants + $2::int,
+    scored = b.scored + CASE WHEN b.scored + $2::int >= $5::int THEN $2::int ELSE 0 END,
+    score_sum = b.score_sum + CASE WHEN b.scored + $2::int >= $5::int THEN $3::numeric ELSE 0 END,
+    passed = b.passed + CASE WHEN b.scored + $2::int >= $5::int THEN $4::int ELSE 0 END,
     updated_at = now()
 """
 
@@ -65,7 +79,11 @@ async def _fold(conn: asyncpg.Connection, settings: Settings, where: str, *args:
         log.warning("results of %d people erased without folding them into the benchmark",
                     len(people))
         return
-    await conn.execute(_FOLD.format(where=where, opted=len(args) + 1), *args, list(opted))
+    batches = await conn.fetch(_BATCH.format(where=where, opted=len(args) + 1), *args,
+                               list(opted))
+    minimum = max(settings.benchmark_min_participants, 1)
+    await conn.executemany(_FOLD, [
+        (b["training_id"], b["people"], b["score_sum"], b["passed"], minimum) for b in batches])
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

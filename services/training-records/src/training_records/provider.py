@@ -99,10 +99,11 @@ CATEGORIES = [
         recipients=[],
     ),
     DataCategory(
-        name="training_benchmark", fields=["participants", "score_sum", "passed"],
+        name="training_benchmark", fields=["participants", "scored", "score_sum", "passed"],
         purpose="anonymous benchmarks per training (O16)",
         legal_basis="legitimate interest (statistics on anonymised data)",
-        retention_rule="anonymous: kept; no person can be singled out",
+        retention_rule="anonymous: kept; sums only over groups of at least the minimum "
+                       "(5 people), smaller groups as a count only",
         recipients=["customers (per-training aggregates)"], personal=False,
     ),
 ]

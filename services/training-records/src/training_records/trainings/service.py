@@ -54,7 +54,9 @@ async def benchmark(
     """Latest result of each current participant plus the aggregate left by erased ones.
 
     People who opted out of anonymised data (O13) are left out while they are still here, so
-    that erasing them changes nothing: the benchmark is the same before and after an erasure.
+    that erasing them changes nothing. Erased people folded while the stored group was below the
+    minimum count in `participants` but have no values left (O16): the mean and pass rate are
+    over the people whose values remain, and withheld while those are fewer than the minimum.
     """
     row = await conn.fetchrow(
         """WITH live AS (
@@ -64,6 +66,7 @@ async def benchmark(
                    WHERE o.subject_id = r.participant_id AND o.opted_out)
                ORDER BY participant_id, recorded_at DESC, id)
            SELECT (SELECT count(*) FROM live) + coalesce(b.participants, 0) AS participants,
+                  (SELECT count(*) FROM live) + coalesce(b.scored, 0) AS scored,
                   (SELECT coalesce(sum(score), 0) FROM live) + coalesce(b.score_sum, 0) AS score_sum,
                   (SELECT count(*) FILTER (WHERE passed) FROM live) + coalesce(b.passed, 0)
                       AS passed
@@ -71,11 +74,11 @@ async def benchmark(
            LEFT JOIN training_benchmark b ON b.training_id = $1""",
         training_id,
     )
-    n = int(row["participants"])
-    suppressed = n < max(minimum_group, 1)
+    n, scored = int(row["participants"]), int(row["scored"])
+    suppressed = min(n, scored) < max(minimum_group, 1)
     return Benchmark(
         training_id=training_id, participants=n,
-        mean_score=None if suppressed else round(float(row["score_sum"]) / n, 2),
-        pass_rate=None if suppressed else round(int(row["passed"]) / n, 4),
+        mean_score=None if suppressed else round(float(row["score_sum"]) / scored, 2),
+        pass_rate=None if suppressed else round(int(row["passed"]) / scored, 4),
         suppressed=suppressed, minimum_group=minimum_group,
     )
