@@ -69,6 +69,9 @@ class DataCategory(BaseModel):
     retention_rule: str
     recipients: list[str] = []
     personal: bool = True
+    # Where the data lives when not in the declaring store's database (an identity provider,
+    # a payment provider, logs): declared so the register is complete (O4).
+    held_by: str | None = None
 
 
 class ErasureScope(BaseModel):

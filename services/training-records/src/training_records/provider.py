@@ -106,6 +106,52 @@ CATEGORIES = [
                        "(5 people), smaller groups as a count only",
         recipients=["customers (per-training aggregates)"], personal=False,
     ),
+    # O4: what the seeds name but another system holds, declared here so the register is
+    # complete; `held_by` says where it lives. This store's erasure does not reach it.
+    DataCategory(
+        name="ip_address", fields=["client IP address"],
+        purpose="limit the request rate per client and protect the platform against abuse",
+        legal_basis="legitimate interest (network and information security, GDPR recital 49)",
+        retention_rule="gateway: in memory for the rate limit's one-minute window, written "
+                       "nowhere; proxy logs: the operator's log retention (at most 180 days, O15)",
+        recipients=["platform operators"],
+        held_by="the gateway's rate limiter (memory only) and the access logs of the reverse "
+                "proxy or ingress in front of it; the suite's own logs carry route templates, "
+                "never client addresses",
+    ),
+    DataCategory(
+        name="account", fields=["username", "password hash", "sign-in factors", "last sign-in"],
+        purpose="sign people in; the suite only sees the token's pseudonymous sub, tenant and "
+                "roles",
+        legal_basis="contract",
+        retention_rule="while-account-exists: delete the account at the identity provider "
+                       "when the person is erased (O25)",
+        recipients=["platform operators"],
+        held_by="the identity provider (the OIDC issuer whose tokens the gateway verifies)",
+    ),
+    DataCategory(
+        name="communications",
+        fields=["messages to the person (address, title, text)",
+                "questions and answers exchanged with the platform"],
+        purpose="answer questions and inform people: identity codes, breach notices, policy "
+                "announcements (O19, O28, O14)",
+        legal_basis="contract / legal obligation",
+        retention_rule="messages: erased and exported with the person; questions: until "
+                       "handled (O15)",
+        recipients=["the person", "the mail server that delivers them"],
+        held_by="each service's message outbox (privacy_kit.messages) and the SMTP server it "
+                "hands mail to; questions in the platform's support mailbox",
+    ),
+    DataCategory(
+        name="payment_data",
+        fields=["payment details", "bank account number (IBAN)", "invoices"],
+        purpose="process and settle payments for trainings people buy themselves",
+        legal_basis="contract; legal obligation for the financial records",
+        retention_rule="statutory: 7 years for financial records (Dutch tax law, AWR art. 52; "
+                       "O15)",
+        recipients=["payment provider", "accountant", "tax authority on request"],
+        held_by="the platform's payment provider and bookkeeping system; never in the suite",
+    ),
 ]
 
 _PURPOSES = {c.name: c for c in CATEGORIES}
