@@ -22,6 +22,8 @@ from gateway.routes import find_route
         ("POST", "/v1/tenants", "training-records", False, {"operator"}),
         ("GET", "/v1/tenants/t1/participants/p1", "training-records", False, None),
         ("POST", "/v1/tenants/t1/participants", "training-records", False, None),
+        ("POST", "/v1/tenants/t1/audits", "retention", False, None),
+        ("GET", "/v1/tenants/t1/audits/a1", "retention", False, None),
         ("PUT", "/v1/subjects/s1/consents/newsletter", "consent", False, None),
         ("POST", "/v1/purposes", "consent", False, {"dpo", "operator"}),
         ("POST", "/v1/erasure-jobs", "retention", False, {"dpo", "operator"}),

@@ -62,6 +62,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
     # One-click unsubscribe links in mail (O12, RFC 8058): the signed token is the credential.
     Route("GET POST", r"^/v1/unsubscribe/[^/]+$", "consent", public=True),
+    # Audits per client (O29): staff record them, the client's Beheerders read them.
+    Route("*", r"^/v1/tenants/[^/]+/audits(/|$)", "retention"),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from privacy_kit.app import create_app as create_service
 from retention import handlers, sweeps
+from retention.audits.views import router as audits_router
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Privacy Suite: retention",
         description="Erasure jobs, legal holds and the record of processing activities.",
-        routers=[erasure_router, legal_hold_router, register_router],
+        routers=[erasure_router, legal_hold_router, register_router, audits_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,

@@ -32,6 +32,15 @@ class RetentionProvider(PrivacyProvider):
                 retention_rule="until released; released holds are erased with the subject",
                 recipients=["the platform's DPO"],
             ),
+            DataCategory(
+                name="client_audits",
+                fields=["tenant_id", "auditor", "findings", "follow_up", "recorded_by"],
+                purpose="Record the audits a client organisation had held of the platform and "
+                        "their follow-up (O29, processor agreement §10)",
+                legal_basis="contract (processor agreement) / GDPR Art. 28(3)(h)",
+                retention_rule="while the contract lasts; erased with the client organisation",
+                recipients=["the client organisation's Beheerders", "the platform's DPO"],
+            ),
         ]
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
@@ -67,5 +76,7 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE tenant_id = $1 AND released_at IS NOT NULL",
                 scope.tenant_id,
             )
-            return {"legal_holds": rows_affected(holds)}
+            audits = await conn.execute("DELETE FROM client_audit WHERE tenant_id = $1",
+                                        scope.tenant_id)
+            return {"legal_holds": rows_affected(holds), "client_audits": rows_affected(audits)}
         return {}
