@@ -110,7 +110,7 @@ async def _forge_unsealed(conn, subject_id: str) -> None:
 
 def test_o11_production_refuses_the_development_ledger_key() -> None:
     production = {"environment": "production", "jwt_secret": "x" * 40,
-                  "service_token_secret": "y" * 40}
+                  "service_token_secret": "y" * 40, "cookie_id_secret": "z" * 40}
     with pytest.raises(ValidationError, match="ledger key"):
         Settings(**production)
     assert Settings(**production, ledger_key=KEY).ledger_key == KEY

@@ -49,7 +49,7 @@ async def test_o12_one_click_unsubscribe_withdraws_in_the_ledger_without_signing
     newsletter = state["consents"]["newsletter"]
     assert newsletter["granted"] is False and newsletter["method"] == "unsubscribe-link"
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history",
-                                        headers=me)).json()
+                                        headers=me)).json()["items"]
     assert history[-1]["id"] == done.json()["records"][0]
     assert history[-1]["actor"] == {"sub": sub, "role": "subject", "on_behalf": False}
     assert history[-1]["tenant_id"] == "t1" and history[-1]["granted"] is False

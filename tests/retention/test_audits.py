@@ -26,7 +26,8 @@ AUDIT = {"audited_on": "2026-03-02", "auditor": "Veilig & Zeker Audits B.V.",
 @pytest_asyncio.fixture(loop_scope="session")
 async def retention(suite: Suite) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
     dsn = await suite.new_database("retention")
-    app = create_app(Settings(**suite.env(dsn, "retention"), kafka_enabled=False))
+    app = create_app(Settings(**suite.env(dsn, "retention"), kafka_enabled=False,
+                              expected_stores=["retention"]))
     async with app_client(app) as client:
         yield client, app
 
@@ -96,7 +97,7 @@ async def test_o29_audits_per_client_one_regular_a_year_read_by_that_clients_beh
 async def test_o29_the_register_refers_to_the_documented_security_measures(retention) -> None:
     client, _app = retention
     register = (await client.get("/v1/processing-register", headers=DPO)).json()
-    document = ROOT / register["security_measures"]
+    document = ROOT / register["security_measures_document"]
     text = document.read_text()
     for heading in ("Access control", "Encryption in transit", "Encryption at rest", "Logging",
                     "Backups", "Incident handling", "Audits"):

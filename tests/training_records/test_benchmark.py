@@ -1,6 +1,6 @@
 """O16 with the real minimum group (the shared app runs with 1 to keep other tests small): a
-benchmark of fewer people is suppressed, and the stored aggregate never holds the values of
-fewer people than the minimum."""
+benchmark of fewer people is suppressed, and the stored aggregates (per training and per module)
+never hold the values of fewer people than the minimum."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ async def _learner(tr, tid: str, training_id: str, score: float) -> str:
 async def _benchmark(tr, training_id: str) -> dict:
     async with tr.app.state.pool.acquire() as conn:
         return (await benchmark(conn=conn, training_id=uuid.UUID(training_id),
-                                minimum_group=MINIMUM)).model_dump(exclude={"training_id"})
+                                minimum_group=MINIMUM)).model_dump(
+                                    exclude={"training_id", "modules"})
 
 
 async def _stored(tr, training_id: str) -> dict | None:
@@ -87,3 +88,57 @@ async def test_o16_single_erasures_below_the_minimum_keep_only_a_count(tr):
     assert await _benchmark(tr, training) == {
         "participants": 6, "mean_score": None, "pass_rate": None, "suppressed": True,
         "minimum_group": 5}
+
+
+async def _progress(tr, tid: str, pid: str, module: str, seconds: int) -> None:
+    r = await tr.client.put(f"/v1/tenants/{tid}/participants/{pid}/progress/{module}",
+                            headers=tr.participant_auth(tid, pid),
+                            json={"completed": True, "time_spent_s": seconds})
+    assert r.status_code in (200, 201), r.text
+
+
+async def _module(tr, training_id: str) -> tuple[dict | None, dict]:
+    async with tr.app.state.pool.acquire() as conn:
+        shown = (await benchmark(conn=conn, training_id=uuid.UUID(training_id),
+                                 minimum_group=MINIMUM)).modules[0].model_dump(
+                                     exclude={"module_id"})
+        row = await conn.fetchrow(
+            """SELECT b.participants, b.scored, b.completed, b.time_spent_s
+               FROM module_benchmark b JOIN training_module m ON m.id = b.module_id
+               WHERE m.training_id = $1""", uuid.UUID(training_id))
+    return (dict(row) if row else None), shown
+
+
+async def test_o16_per_module_aggregates_below_the_minimum_keep_only_a_count(tr):
+    real = tr.app.state.settings.model_copy(update={"benchmark_min_participants": MINIMUM})
+    tid = await tr.tenant(name="Module group")
+    training = await tr.training(modules=1, title="Module group")
+    module = training["modules"][0]["id"]
+    people = []
+    for seconds in (60, 120, 180, 240):
+        pid = await _learner(tr, tid, training["id"], 70)
+        await _progress(tr, tid, pid, module, seconds)
+        people.append(pid)
+    assert (await _module(tr, training["id"]))[1] == {
+        "participants": 4, "completed": None, "mean_time_spent_s": None}
+
+    # One person erased: the module aggregate counts them, and keeps nothing of what they did.
+    async with tr.app.state.pool.acquire() as conn, conn.transaction():
+        await erasure.erase_subject(conn, people[0], real)
+    stored, shown = await _module(tr, training["id"])
+    assert stored == {"participants": 1, "scored": 0, "completed": 0, "time_spent_s": 0}
+    assert shown == {"participants": 4, "completed": None, "mean_time_spent_s": None}
+
+    for seconds in (300, 360):
+        pid = await _learner(tr, tid, training["id"], 70)
+        await _progress(tr, tid, pid, module, seconds)
+    # Six started; what they did over the five whose values remain (120..360 s).
+    shown = (await _module(tr, training["id"]))[1]
+    assert shown == {"participants": 6, "completed": 5, "mean_time_spent_s": 240.0}
+
+    # The five leave at once: a group of five may be stored with its values.
+    async with tr.app.state.pool.acquire() as conn, conn.transaction():
+        await erasure.erase_tenant(conn, tid, [], real)
+    stored, after = await _module(tr, training["id"])
+    assert stored == {"participants": 6, "scored": 5, "completed": 5, "time_spent_s": 1200}
+    assert after == shown

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from consent import i18n  # noqa: F401  (its Dutch texts)
 from consent.announcements import sweeps as announcements
 from consent.announcements.views import router as announcements_router
 from consent.catalogue.views import router as catalogue_router

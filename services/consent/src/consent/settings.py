@@ -11,6 +11,7 @@ from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
 
 DEV_LEDGER_KEY = "privacy-suite-development-ledger-key-change-me"
+DEV_COOKIE_ID_SECRET = "privacy-suite-development-cookie-id-key"
 
 
 class Settings(ServiceSettings):
@@ -41,11 +42,15 @@ class Settings(ServiceSettings):
     contacts_timeout_s: float = 10.0
     # Where people reach the suite (the gateway): the base of links in messages.
     public_url: str = "http://127.0.0.1:8000"
+    # Signs the cookie ids this service issues to anonymous visitors.
+    cookie_id_secret: str = DEV_COOKIE_ID_SECRET
 
     @model_validator(mode="after")
     def _refuse_development_keys(self) -> Settings:
         if self.environment == "production" and self.ledger_key == DEV_LEDGER_KEY:
             raise ValueError("production refuses the development ledger key: set LEDGER_KEY")
+        if self.environment == "production" and self.cookie_id_secret == DEV_COOKIE_ID_SECRET:
+            raise ValueError("production refuses the development COOKIE_ID_SECRET")
         return self
 
 

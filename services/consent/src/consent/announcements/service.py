@@ -12,7 +12,6 @@ an address there (visitors known only by consent, erased or restricted people) a
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -25,6 +24,7 @@ from privacy_kit.auth import mint_service_token
 from privacy_kit.errors import ApiError
 from privacy_kit.messages import queue_message
 from privacy_kit.paging import Page, PageParams, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +138,32 @@ async def summary(*, conn: asyncpg.Connection, version: str) -> AnnouncementSumm
     return AnnouncementSummary(policy_version=version, announce=announce, **dict(row))
 
 
+RECIPIENT_ORDERING = Ordering(
+    {"subject_id": ("a.subject_id", "text"), "created_at": ("a.created_at", "timestamptz")},
+    tiebreak=("a.subject_id", "text"), default="subject_id", tiebreak_key="subject_id",
+)
+ACCEPTANCE_ORDERING = Ordering(
+    {"accepted_at": ("accepted_at", "timestamptz")}, tiebreak=("policy_version", "text"),
+    default="-accepted_at", tiebreak_key="policy_version",
+)
+
+
 async def recipients(
-    *, conn: asyncpg.Connection, version: str, status: Status | None, paging: PageParams
+    *, conn: asyncpg.Connection, version: str, status: Status | None, page: PageParams,
+    sort: SortOrder,
 ) -> Page[Recipient]:
     await _announced(conn, version)
-    after = paging.cursor or [None]
+    where, order_by, args = sort.keyset(page, first_param=3)
     rows = await conn.fetch(
-        """SELECT a.subject_id, a.status, a.created_at, a.told_at, a.message_id, p.accepted_at
-           FROM policy_announcement a
-           LEFT JOIN policy_acceptance p
-             ON p.subject_id = a.subject_id AND p.policy_version = a.policy_version
-           WHERE a.policy_version = $1 AND ($2::text IS NULL OR a.status = $2)
-             AND ($3::text IS NULL OR a.subject_id > $3)
-           ORDER BY a.subject_id LIMIT $4""",
-        version, status, after[0], paging.limit + 1)
+        f"""SELECT a.subject_id, a.status, a.created_at, a.told_at, a.message_id, p.accepted_at
+            FROM policy_announcement a
+            LEFT JOIN policy_acceptance p
+              ON p.subject_id = a.subject_id AND p.policy_version = a.policy_version
+            WHERE a.policy_version = $1 AND ($2::text IS NULL OR a.status = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        version, status, *args)
     items = [Recipient(**dict(r)) for r in rows]
-    return page_of(items, paging, key=lambda r: [r.subject_id])
+    return page_of(items, page, sort.cursor_key)
 
 
 def _acceptance(row: asyncpg.Record) -> Acceptance:
@@ -182,15 +192,12 @@ async def accept(
 
 
 async def acceptances(
-    *, conn: asyncpg.Connection, subject_id: str, paging: PageParams
+    *, conn: asyncpg.Connection, subject_id: str, page: PageParams, sort: SortOrder
 ) -> Page[Acceptance]:
-    """Newest first."""
-    after = paging.cursor or [None, None]
+    """Newest first, unless another sort is asked for."""
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT * FROM policy_acceptance WHERE subject_id = $1
-             AND ($2::timestamptz IS NULL OR (accepted_at, policy_version) < ($2, $3::text))
-           ORDER BY accepted_at DESC, policy_version DESC LIMIT $4""",
-        subject_id, datetime.fromisoformat(after[0]) if after[0] else None, after[1],
-        paging.limit + 1)
+        f"""SELECT * FROM policy_acceptance WHERE subject_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args)
     items = [_acceptance(r) for r in rows]
-    return page_of(items, paging, key=lambda a: [a.accepted_at.isoformat(), a.policy_version])
+    return page_of(items, page, sort.cursor_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from consent.announcements import service
 from consent.announcements.models import (
@@ -17,6 +17,7 @@ from consent.ledger.service import acting_as
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Staff, SubjectPrincipal
 from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1", tags=["policy announcements"])
 
@@ -30,10 +31,12 @@ async def get_summary(version: str, conn: DbConn, _: Staff) -> AnnouncementSumma
 @router.get("/policy-announcements/{version}/recipients",
             summary="Each person told of a policy version, when, and whether they accepted it")
 async def list_recipients(
-    version: str, conn: DbConn, _: Staff, paging: Paging,
+    version: str, conn: DbConn, _: Staff, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.RECIPIENT_ORDERING)],
     status: Annotated[Status | None, Query(description="Only this state")] = None,
 ) -> Page[Recipient]:
-    return await service.recipients(conn=conn, version=version, status=status, paging=paging)
+    return await service.recipients(conn=conn, version=version, status=status, page=page,
+                                    sort=sort)
 
 
 @router.put("/subjects/{subject_id}/policy-acceptances/{version}",
@@ -50,6 +53,7 @@ async def accept(
 @router.get("/subjects/{subject_id}/policy-acceptances",
             summary="The policy versions this person accepted, newest first")
 async def list_acceptances(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal, paging: Paging
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ACCEPTANCE_ORDERING)],
 ) -> Page[Acceptance]:
-    return await service.acceptances(conn=conn, subject_id=subject_id, paging=paging)
+    return await service.acceptances(conn=conn, subject_id=subject_id, page=page, sort=sort)

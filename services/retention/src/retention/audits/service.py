@@ -11,6 +11,7 @@ import asyncpg
 
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, PageParams, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 from retention.audits.models import AuditCreate, AuditRead, AuditUpdate
 
 
@@ -81,16 +82,19 @@ async def get(*, conn: asyncpg.Connection, tenant_id: str, audit_id: uuid.UUID) 
     return AuditRead.model_validate(dict(row))
 
 
+ORDERING = Ordering(
+    {"audited_on": ("audited_on", "date"), "recorded_at": ("recorded_at", "timestamptz")},
+    tiebreak=("id", "uuid"), default="-audited_on",
+)
+
+
 async def list_for(
-    *, conn: asyncpg.Connection, tenant_id: str, paging: PageParams
+    *, conn: asyncpg.Connection, tenant_id: str, page: PageParams, sort: SortOrder
 ) -> Page[AuditRead]:
-    """Newest audit first."""
-    after = paging.cursor or [None, None]
+    """Newest audit first, unless another sort is asked for."""
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT * FROM client_audit WHERE tenant_id = $1
-             AND ($2::date IS NULL OR (audited_on, id) < ($2, $3::uuid))
-           ORDER BY audited_on DESC, id DESC LIMIT $4""",
-        tenant_id, date.fromisoformat(after[0]) if after[0] else None, after[1],
-        paging.limit + 1)
+        f"""SELECT * FROM client_audit WHERE tenant_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", tenant_id, *args)
     items = [AuditRead.model_validate(dict(r)) for r in rows]
-    return page_of(items, paging, key=lambda a: [a.audited_on.isoformat(), str(a.id)])
+    return page_of(items, page, sort.cursor_key)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff, TenantManager
 from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
 from retention.audits import service
 from retention.audits.models import AuditCreate, AuditRead, AuditUpdate
 
@@ -26,9 +28,10 @@ async def record_audit(
 
 @router.get("", summary="The audits of this client, newest first (its Beheerders, staff)")
 async def list_audits(
-    tenant_id: str, conn: DbConn, _: TenantManager, paging: Paging
+    tenant_id: str, conn: DbConn, _: TenantManager, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
 ) -> Page[AuditRead]:
-    return await service.list_for(conn=conn, tenant_id=tenant_id, paging=paging)
+    return await service.list_for(conn=conn, tenant_id=tenant_id, page=page, sort=sort)
 
 
 @router.get("/{audit_id}", summary="One audit of this client (its Beheerders, staff)")
