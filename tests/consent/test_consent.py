@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
+from consent.ledger import chain
+from consent.settings import DEV_LEDGER_KEY
 from devstack.testing import auth, read_events, service_auth, wait_for
 from privacy_kit.events import Topic
 from privacy_kit.protocol import ErasureRequested, ErasureScope, envelope
@@ -115,15 +117,76 @@ async def test_o11_tampering_with_a_stored_record_fails_verification(consent) ->
     assert "altered" in check["problems"][0]["problem"]
 
 
-async def test_o11_deleting_a_record_in_the_middle_breaks_the_chain(consent) -> None:
+async def test_o11_delete_is_refused_and_a_record_deleted_around_it_breaks_the_chain(
+    consent,
+) -> None:
     sub = new_subject()
     records = [(await put(consent, sub, "analytics", {"granted": g})).json()
                for g in (True, False, True)]
-    await consent.fetch("DELETE FROM consent_record WHERE id = $1", uuid.UUID(records[1]["id"]))
+    async with consent.app.state.pool.acquire() as conn:
+        refused = None
+        try:
+            await conn.execute("DELETE FROM consent_record WHERE id = $1",
+                               uuid.UUID(records[1]["id"]))
+        except Exception as exc:  # DELETE is blocked as UPDATE is
+            refused = str(exc)
+        assert refused and "append-only" in refused
+        # Another subject's erasure does not open this subject's chain.
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('consent.erasing_subject', 'someone-else', true)")
+            try:
+                async with conn.transaction():
+                    await conn.execute("DELETE FROM consent_record WHERE subject_id = $1", sub)
+            except Exception as exc:
+                refused = str(exc)
+        assert "append-only" in refused
+        assert len(await conn.fetch("SELECT 1 FROM consent_record WHERE subject_id = $1", sub)) == 3
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("DELETE FROM consent_record WHERE id = $1",
+                               uuid.UUID(records[1]["id"]))
     check = (await consent.client.get(f"/v1/subjects/{sub}/consents/verification",
                                       headers=me(sub))).json()
     assert check["valid"] is False and check["records"] == 2
     assert {p["record_id"] for p in check["problems"]} == {records[2]["id"]}
+
+
+async def test_o11_a_consistent_rewrite_with_database_rights_is_caught_by_the_seal(consent) -> None:
+    """Someone with database rights flips a refusal into a grant and recomputes every unkeyed
+    hash after it: the chain alone is consistent again, the seals (keyed) are not."""
+    sub = new_subject()
+    refusal = (await put(consent, sub, "advertising", {"granted": False})).json()
+    await put(consent, sub, "newsletter", {"granted": True})
+    await put(consent, sub, "analytics", {"granted": False})
+    async with consent.app.state.pool.acquire() as conn:
+        rows = [dict(r) for r in await conn.fetch(
+            "SELECT * FROM consent_record WHERE subject_id = $1 ORDER BY chain_index", sub)]
+        rows[0]["granted"] = True
+        prev_hash = chain.GENESIS
+        for row in rows:
+            row["prev_hash"] = prev_hash
+            row["hash"] = prev_hash = chain.record_hash(row)
+        assert chain.verify(rows) == []  # the unkeyed rule would call this chain genuine
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.executemany(
+                "UPDATE consent_record SET granted = $2, prev_hash = $3, hash = $4 WHERE id = $1",
+                [(r["id"], r["granted"], r["prev_hash"], r["hash"]) for r in rows])
+    assert (await state(consent, sub))["consents"]["advertising"]["recorded_granted"] is True
+    check = (await consent.client.get(f"/v1/subjects/{sub}/consents/verification",
+                                      headers=me(sub))).json()
+    assert check["valid"] is False
+    assert [p["chain_index"] for p in check["problems"]] == [0, 1, 2]
+    assert check["problems"][0]["record_id"] == refusal["id"]
+    assert all("seal does not match" in p["problem"] for p in check["problems"])
+    # Dropping the seals does not help either.
+    async with consent.app.state.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute("UPDATE consent_record SET seal = NULL WHERE subject_id = $1", sub)
+    check = (await consent.client.get(f"/v1/subjects/{sub}/consents/verification",
+                                      headers=me(sub))).json()
+    assert check["valid"] is False
+    assert all("not sealed" in p["problem"] for p in check["problems"])
 
 
 async def test_o3_only_the_person_or_staff_on_their_behalf_change_consent(consent) -> None:
@@ -438,6 +501,7 @@ async def test_o19_each_record_has_a_consent_receipt(consent) -> None:
     assert receipt["consent_state"] == "given"
     assert "granted\": false" in receipt["how_to_withdraw"]["api"]
     assert receipt["proof"]["hash"] == record["hash"]
+    assert receipt["proof"]["seal"] == chain.seal(DEV_LEDGER_KEY, record["hash"])
     elsewhere = await consent.client.get(
         f"/v1/subjects/{new_subject()}/consents/records/{record['id']}/receipt",
         headers=auth("dpo", sub="dpo-1"))

@@ -147,6 +147,11 @@ def test_workloads_follow_the_operator_rules(overlay: str,
             assert {"mountPath": "/tmp", "name": "tmp"} in container["volumeMounts"]
 
 
+# Services that call another one directly, besides subject-rights (exports): training-records
+# asks consent's opt-out at erasure (O13), consent asks training-records' addresses (O14).
+SERVICE_CALLERS = {"consent": {"training-records"}, "training-records": {"consent"}}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_network_policies_keep_each_part_to_its_own_paths(
     overlay: str, rendered: dict[str, list[dict[str, Any]]]
@@ -158,7 +163,7 @@ def test_network_policies_keep_each_part_to_its_own_paths(
         callers = policies[f"{name}-ingress"]["spec"]["ingress"][0]["from"]
         pods = {c["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                 for c in callers if "podSelector" in c}
-        assert pods == {"gateway", "subject-rights"}
+        assert pods == {"gateway", "subject-rights"} | SERVICE_CALLERS.get(name, set())
         database = policies[f"{name}-egress"]["spec"]
         assert database["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": name}
         assert database["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
@@ -192,8 +197,8 @@ def test_strimzi_overlay_declares_topics_users_and_consumer_groups(
 
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:
     # Only the env file given may supply secrets: none from this process, none from a .env.
-    secrets = ("JWT_SECRET", "CERTIFICATE_SECRET", "POSTGRES_PASSWORD", "SERVICES_DB_PASSWORD",
-               "CERTIFICATE_SIGNING_KEY", "REPLAY_KEY")
+    secrets = ("JWT_SECRET", "CERTIFICATE_SECRET", "LEDGER_KEY", "POSTGRES_PASSWORD",
+               "SERVICES_DB_PASSWORD", "CERTIFICATE_SIGNING_KEY", "REPLAY_KEY")
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     return subprocess.run(
         [str(BIN / "docker-compose"), "--project-directory", str(ROOT), "-f",
@@ -206,8 +211,8 @@ def test_compose_file_passes_the_real_compose_cli_and_requires_every_secret() ->
     assert ok.returncode == 0, ok.stderr
     refused = _compose("--env-file", "/dev/null", "config", "--quiet")
     assert refused.returncode != 0
-    for secret in ("JWT_SECRET", "CERTIFICATE_SECRET", "POSTGRES_PASSWORD", "SERVICES_DB_PASSWORD",
-                   "CERTIFICATE_SIGNING_KEY", "REPLAY_KEY"):
+    for secret in ("JWT_SECRET", "CERTIFICATE_SECRET", "LEDGER_KEY", "POSTGRES_PASSWORD",
+                   "SERVICES_DB_PASSWORD", "CERTIFICATE_SIGNING_KEY", "REPLAY_KEY"):
         assert f"required variable {secret} is missing" in refused.stderr
 
     config = json.loads(_compose("--env-file", str(ROOT / ".env.example"), "config",

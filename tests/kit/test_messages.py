@@ -78,6 +78,30 @@ async def test_a_committed_message_is_sent_once_and_a_rolled_back_one_never(
     await pool.close()
 
 
+async def test_o12_a_message_carries_its_one_click_unsubscribe_headers(
+    suite: Suite, smtp_server
+) -> None:
+    controller, inbox = smtp_server
+    pool = await _pool(suite)
+    settings = ServiceSettings(**suite.env(suite.admin_dsn, "messages-test"),
+                               smtp_url=f"smtp://127.0.0.1:{controller.port}")
+    url = "https://privacy.example.org/v1/unsubscribe/abc.def.ghi"
+    headers = {"List-Unsubscribe": f"<{url}>",
+               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    async with pool.acquire() as conn, conn.transaction():
+        await queue_message(conn, kind="newsletter", recipient="d@example.org", title="News",
+                            body="text", subject_id="s-4", headers=headers)
+        for bad in ({"Subject": "other"}, {"X-Note": "a\r\nBcc: e@example.org"}):
+            with pytest.raises(ValueError):
+                await queue_message(conn, kind="newsletter", recipient="d@example.org",
+                                    title="News", body="text", headers=bad)
+    assert await MessageSender(settings, pool).send_batch() == 1
+    text = inbox.received[0].content.decode()
+    assert f"List-Unsubscribe: <{url}>" in text
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in text
+    await pool.close()
+
+
 async def test_an_unreachable_mail_server_keeps_the_message_with_its_error(suite: Suite) -> None:
     pool = await _pool(suite)
     settings = ServiceSettings(**suite.env(suite.admin_dsn, "messages-test"),

@@ -21,7 +21,7 @@ from breach.settings import Settings as BreachSettings
 from consent.main import create_app as create_consent
 from consent.settings import Settings as ConsentSettings
 from devstack.infra import drop_database
-from devstack.testing import Suite, app_client, auth, wait_for
+from devstack.testing import Suite, app_client, auth, served, wait_for
 from privacy_kit.events import Envelope
 from retention.main import create_app as create_retention
 from retention.settings import Settings as RetentionSettings
@@ -30,10 +30,11 @@ from subject_rights.settings import Settings as SubjectRightsSettings
 from training_records.main import create_app as create_training_records
 from training_records.settings import Settings as TrainingRecordsSettings
 
+# Consent first: training-records asks it over HTTP who opted out of anonymised data (O13).
 FACTORIES: dict[str, tuple[Callable[[Any], FastAPI], type]] = {
+    "consent": (create_consent, ConsentSettings),
     "retention": (create_retention, RetentionSettings),
     "training-records": (create_training_records, TrainingRecordsSettings),
-    "consent": (create_consent, ConsentSettings),
     "breach": (create_breach, BreachSettings),
     "subject-rights": (create_subject_rights, SubjectRightsSettings),
 }
@@ -48,6 +49,8 @@ class Platform:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     dsns: dict[str, str] = field(default_factory=dict)
+    # Stores served over real HTTP (consent), for the stores that call them.
+    urls: dict[str, str] = field(default_factory=dict)
     stack: contextlib.AsyncExitStack | None = None
 
     @property
@@ -59,10 +62,17 @@ class Platform:
         factory, settings_cls = FACTORIES[store]
         if store not in self.dsns:
             self.dsns[store] = await self.suite.new_database(store)
-        extra = {**(RETENTION_TEST_SETTINGS if store == "retention" else {}), **settings}
+        extra = {**(RETENTION_TEST_SETTINGS if store == "retention" else {}),
+                 **{f"{name.replace('-', '_')}_url": url for name, url in self.urls.items()},
+                 **settings}
         app = factory(settings_cls(**{**self.suite.env(self.dsns[store], store), **extra}))
         self.apps[store] = app
-        self.clients[store] = await self.stack.enter_async_context(app_client(app))
+        if store == "consent":
+            self.urls[store] = await self.stack.enter_async_context(served(app))
+            self.clients[store] = await self.stack.enter_async_context(
+                httpx.AsyncClient(base_url=self.urls[store]))
+        else:
+            self.clients[store] = await self.stack.enter_async_context(app_client(app))
 
     async def fetch(self, store: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.apps[store].state.pool.acquire() as conn:

@@ -15,8 +15,10 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from consent.main import create_app as create_consent
+from consent.settings import Settings as ConsentSettings
 from devstack.infra import drop_database
-from devstack.testing import Suite, app_client, auth, wait_for
+from devstack.testing import Suite, app_client, auth, served, wait_for
 from privacy_kit.events import Envelope
 from training_records.main import create_app
 from training_records.settings import Settings
@@ -44,6 +46,9 @@ class TrainingRecords:
     suite: Suite
     app: FastAPI
     client: httpx.AsyncClient
+    # A real consent service this store asks over HTTP (O13); its events stay in its outbox.
+    consent: FastAPI
+    consent_url: str
     operator = OPERATOR
     dpo = DPO
     adult = staticmethod(adult)
@@ -111,11 +116,15 @@ class TrainingRecords:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def tr(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[TrainingRecords]:
     suite = Suite(postgres_admin_dsn, kafka_bootstrap, f"t{uuid.uuid4().hex[:8]}.")
+    consent = create_consent(ConsentSettings(
+        **suite.env(await suite.new_database("consent"), "consent"), kafka_enabled=False))
     dsn = await suite.new_database("training_records")
-    settings = Settings(**{**suite.env(dsn, "training-records"), "benchmark_min_participants": 1})
-    app = create_app(settings)
-    async with app_client(app) as client:
-        yield TrainingRecords(suite, app, client)
+    async with served(consent) as consent_url:
+        settings = Settings(**{**suite.env(dsn, "training-records"),
+                               "benchmark_min_participants": 1, "consent_url": consent_url})
+        app = create_app(settings)
+        async with app_client(app) as client:
+            yield TrainingRecords(suite, app, client, consent, consent_url)
     for name in suite._databases:
         await drop_database(suite.admin_dsn, name)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
+from devstack.infra import free_port
 from devstack.testing import read_events, wait_for
 from privacy_kit.events import Envelope, Topic
 from privacy_kit.protocol import (
@@ -14,6 +17,7 @@ from privacy_kit.protocol import (
     ErasureScope,
     envelope,
 )
+from training_records import erasure
 
 KIT_TABLES = ("outbox", "processed_event", "dead_letter", "schema_migration")
 
@@ -187,3 +191,72 @@ async def test_o15_category_erasure_removes_old_login_times(events_ready):
     done = await _erase(tr, {"kind": "category", "category": "training_history",
                              "older_than": "2999-01-01T00:00:00Z"})
     assert done.data["counts"] == {"training_history": 0}  # kept while the account exists
+
+
+async def _opt_out_at_consent(tr, tid: str, pid: str) -> None:
+    """The person says so at consent. Consent's relay is off here: its event never arrives, as
+    when the erasure on privacy.erasure is handled before the opt-out on privacy.consent."""
+    async with httpx.AsyncClient(base_url=tr.consent_url) as consent:
+        r = await consent.put(f"/v1/subjects/{pid}/consents/anonymised-data",
+                              json={"granted": False}, headers=tr.participant_auth(tid, pid))
+        assert r.status_code == 200, r.text
+    assert await tr.fetchval("SELECT count(*) FROM anonymisation_opt_out WHERE subject_id = $1",
+                             uuid.UUID(pid)) == 0
+
+
+async def test_o13_erasure_handled_before_the_opt_out_event_leaves_the_person_out(events_ready):
+    tr = events_ready
+    tid = await tr.tenant()
+    training = await tr.training(modules=1, title="Opt-out race")
+    await _learner(tr, tid, training, 40, False)
+    quitter = await _learner(tr, tid, training, 100, True)
+    await _opt_out_at_consent(tr, tid, quitter)
+
+    await _erase(tr, {"kind": "subject", "subject_id": quitter})
+    after = await _benchmark(tr, training)
+    assert after["participants"] == 1 and after["mean_score"] == 40.0
+    assert await tr.fetchval("SELECT participants FROM training_benchmark WHERE training_id = $1",
+                             uuid.UUID(training["id"])) is None
+
+
+async def test_o13_consent_erasing_the_person_first_still_says_they_opted_out(events_ready):
+    tr = events_ready
+    tid = await tr.tenant(name="Both orders")
+    training = await tr.training(modules=1, title="Consent erased first")
+    stays = await _learner(tr, tid, training, 40, False)
+    await _learner(tr, tid, training, 60, True)
+    quitters = [await _learner(tr, tid, training, 100, True) for _ in range(3)]
+    for quitter in quitters:
+        await _opt_out_at_consent(tr, tid, quitter)
+    # Consent handles the same erasure first: the ledger is gone, a keyed trace of the opt-out
+    # stays for a while.
+    async with tr.consent.state.pool.acquire() as conn, conn.transaction():
+        for quitter in quitters:
+            await tr.consent.state.provider.erase(
+                conn, ErasureScope(kind="subject", subject_id=quitter))
+        assert await conn.fetchval("SELECT count(*) FROM consent_record WHERE subject_id = ANY($1)",
+                                   quitters) == 0
+        assert await conn.fetchval("SELECT count(*) FROM erased_opt_out") >= 3
+        assert await conn.fetchval(
+            "SELECT count(*) FROM erased_opt_out WHERE subject_hash = ANY($1)", quitters) == 0
+
+    await _erase(tr, {"kind": "subject", "subject_id": quitters[0]})
+    # The tenant-wide path asks for everyone at once: of three people, one is folded.
+    await _erase(tr, {"kind": "tenant", "tenant_id": tid, "held_subject_ids": [stays]},
+                 tenant_id=tid)
+    after = await _benchmark(tr, training)
+    assert after["participants"] == 2 and after["mean_score"] == 50.0
+
+
+async def test_o13_when_consent_cannot_answer_nobody_is_folded(tr):
+    tid = await tr.tenant()
+    training = await tr.training(modules=1, title="Consent down")
+    pid = await _learner(tr, tid, training, 70, True)
+    unreachable = tr.app.state.settings.model_copy(
+        update={"consent_url": f"http://127.0.0.1:{free_port()}", "consent_timeout_s": 1.0})
+    async with tr.app.state.pool.acquire() as conn, conn.transaction():
+        counts = await erasure.erase_subject(conn, pid, unreachable)
+    assert counts["person"] == 1 and counts["result"] == 1
+    assert await tr.fetchval("SELECT participants FROM training_benchmark WHERE training_id = $1",
+                             uuid.UUID(training["id"])) is None
+    assert (await _benchmark(tr, training))["participants"] == 0

@@ -42,7 +42,9 @@ async def test_o5_o6_csv_import_reports_every_bad_row_by_line_and_stores_nothing
     assert await _count(tr, tid) == 0
 
 
-async def test_o5_csv_import_of_a_valid_file_stores_every_row(tr):
+async def test_o6_csv_import_of_a_valid_file_stores_every_row_with_the_under_16s_parental_consent(
+    tr,
+):
     tid = await tr.tenant()
     url = f"/v1/tenants/{tid}/participants/import"
     body = ("name;email;birth_date;phone;city;language;parental_consent_method;"
@@ -59,6 +61,12 @@ async def test_o5_csv_import_of_a_valid_file_stores_every_row(tr):
                              headers=tr.participant_auth(tid, eva))
     assert me.json()["address"]["city"] == "Utrecht" and me.json()["preferences"] == {
         "language": "nl"}
+    assert me.json()["parental_consent"] is None
+    tim = r.json()["participants"][1]["id"]
+    child = (await tr.client.get(f"/v1/tenants/{tid}/participants/{tim}",
+                                 headers=tr.participant_auth(tid, tim))).json()
+    assert child["parental_consent"]["method"] == "signed form"
+    assert child["parental_consent"]["verified_at"].startswith("2026-01-01")
     # Importing the same people again: every row is reported as already registered.
     r = await tr.client.post(url, headers={**tr.beheerder(tid), **CSV}, content=body)
     assert [(d["line"], d["reason"]) for d in r.json()["error"]["details"]] == [

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
@@ -29,6 +30,7 @@ from devstack.infra import (
     Tansu,
     create_database,
     drop_database,
+    free_port,
     start_embedded_postgres,
     with_database,
 )
@@ -94,6 +96,25 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve the app (lifespan included) over real HTTP on a free 127.0.0.1 port, in this event
+    loop, for services that call it over the network. Yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def wait_for(
@@ -231,6 +252,7 @@ __all__ = [
     "auth",
     "read_events",
     "read_topic",
+    "served",
     "service_auth",
     "token",
     "wait_for",

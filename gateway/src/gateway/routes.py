@@ -61,6 +61,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/certificates/[^/]+/verification$", "training-records", public=True),
     Route("GET", r"^/v1/certificates/[^/]+$", "training-records", public=True),
     Route("GET", r"^/v1/erasure-certificates/public-key(\.pem)?$", "retention", public=True),
+    # One-click unsubscribe links in mail (O12, RFC 8058): the signed token is the credential.
+    Route("GET POST", r"^/v1/unsubscribe/[^/]+$", "consent", public=True),
+    # Audits per client (O29): staff record them, the client's Beheerders read them.
+    Route("*", r"^/v1/tenants/[^/]+/audits(/|$)", "retention"),
     # Training records.
     Route("POST", r"^/v1/tenants/?$", "training-records", roles=OPERATOR),
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
@@ -70,6 +74,9 @@ ROUTES: tuple[Route, ...] = (
     Route(WRITES, r"^/v1/(purposes|policies)(/|$)", "consent", roles=STAFF),
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
+    Route("GET", r"^/v1/subjects/[^/]+/unsubscribe-link$", "consent", roles=STAFF),
+    Route("GET PUT", r"^/v1/subjects/[^/]+/policy-acceptances(/|$)", "consent"),
+    Route("GET", r"^/v1/policy-announcements/[^/]+(/recipients)?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-(jobs|replays)(/|$)", "retention", roles=STAFF),
     # Operators and the tenant's own Beheerders (retention checks which tenant).

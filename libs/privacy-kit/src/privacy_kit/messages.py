@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Annotated, Any
@@ -48,18 +50,35 @@ class Message(BaseModel):
     sent_at: datetime | None
     attempts: int
     last_error: str | None
+    headers: dict[str, str] = {}
+
+
+# Set by the sender itself; a caller's header of these names is refused.
+_OWN_HEADERS = frozenset({"from", "to", "subject", "message-id", "content-type",
+                          "content-transfer-encoding", "mime-version"})
 
 
 async def queue_message(
     conn: asyncpg.Connection, *, kind: str, recipient: str, title: str, body: str,
     subject_id: str | None = None, tenant_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> uuid.UUID:
-    """Write a message inside the caller's transaction; it is sent after the commit."""
+    """Write a message inside the caller's transaction; it is sent after the commit.
+
+    `headers`: extra mail headers, e.g. the `List-Unsubscribe` and `List-Unsubscribe-Post`
+    pair of a one-click unsubscribe link (consent's `GET /v1/subjects/{id}/unsubscribe-link`).
+    """
+    extra = dict(headers or {})
+    bad = [name for name, value in extra.items()
+           if name.lower() in _OWN_HEADERS or "\n" in value or "\r" in value]
+    if bad:
+        raise ValueError(f"headers the sender sets itself or with line breaks: {', '.join(bad)}")
     message_id = uuid.uuid4()
     await conn.execute(
-        """INSERT INTO message_outbox (id, kind, subject_id, tenant_id, recipient, title, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        message_id, kind, subject_id, tenant_id, recipient, title, body,
+        """INSERT INTO message_outbox (id, kind, subject_id, tenant_id, recipient, title, body,
+               headers)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)""",
+        message_id, kind, subject_id, tenant_id, recipient, title, body, json.dumps(extra),
     )
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     return message_id
@@ -145,7 +164,7 @@ class MessageSender(Worker):
         """Send up to `limit` messages; each is marked sent only after the server accepted it."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                """SELECT id, recipient, title, body FROM message_outbox
+                """SELECT id, recipient, title, body, headers FROM message_outbox
                    WHERE sent_at IS NULL AND attempts < $2
                    ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
                 limit, self.settings.smtp_max_attempts,
@@ -156,6 +175,8 @@ class MessageSender(Worker):
                 mail["To"] = row["recipient"]
                 mail["Subject"] = row["title"]
                 mail["Message-ID"] = f"<{row['id']}@{self.settings.service_name}.privacy-suite>"
+                for name, value in json.loads(row["headers"]).items():
+                    mail[name] = value
                 mail.set_content(row["body"])
                 try:
                     await aiosmtplib.send(mail, **self.options)
@@ -195,7 +216,8 @@ def messages_router(store: str) -> APIRouter:
             datetime.fromisoformat(after[0]) if after[0] else None,
             after[1], paging.limit + 1,
         )
-        items = [Message.model_validate(dict(r)) for r in rows]
+        items = [Message.model_validate({**dict(r), "headers": json.loads(r["headers"])})
+                 for r in rows]
         return page_of(items, paging, key=lambda m: [m.created_at.isoformat(), str(m.id)])
 
     return router

@@ -111,6 +111,9 @@ class DataCategory(BaseModel):
     data_subjects: list[str] = []
     # The platform's role for this data: processor for a client organisation (O1), or controller.
     role: Literal["processor", "controller"] = "processor"
+    # Where the data lives when not in the declaring store's database (an identity provider,
+    # a payment provider, logs): declared so the register is complete (O4).
+    held_by: str | None = None
 
 
 class ErasureScope(BaseModel):

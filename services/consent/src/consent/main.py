@@ -7,11 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from consent import i18n  # noqa: F401  (its Dutch texts)
+from consent.announcements import sweeps as announcements
+from consent.announcements.views import router as announcements_router
 from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
+from consent.ledger.sealing import on_start as seal_legacy_records
 from consent.ledger.views import router as ledger_router
+from consent.optout import router as optout_router
 from consent.provider import ConsentProvider
 from consent.settings import Settings
+from consent.unsubscribe.views import router as unsubscribe_router
 from privacy_kit.app import create_app as create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,7 +29,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: consent",
         description="Purposes, policy versions, the append-only consent ledger with hash chain, "
                     "cookie choices with Google Consent Mode v2, marketing objections.",
-        routers=[catalogue_router, ledger_router, cookie_router],
+        routers=[catalogue_router, ledger_router, cookie_router, unsubscribe_router,
+                 optout_router, announcements_router],
         provider=ConsentProvider(settings),
         migrations=MIGRATIONS,
+        on_start=[seal_legacy_records, announcements.start],
+        on_stop=[announcements.stop],
     )

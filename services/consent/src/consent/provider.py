@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from consent import optout
 from consent.ledger import receipts, service
 from consent.settings import Settings
 from privacy_kit.db import rows_affected
@@ -17,6 +18,8 @@ LEDGER = "consent-ledger"
 COOKIES = "cookie-choices"
 OBJECTIONS = "marketing-objections"
 PARENTAL = "parental-consents"
+ERASED_OPT_OUTS = "erased-opt-outs"
+ANNOUNCEMENTS = "policy-announcements"
 
 
 class ConsentProvider(PrivacyProvider):
@@ -69,6 +72,28 @@ class ConsentProvider(PrivacyProvider):
                 retention_rule="consent-proof: while the account exists, erased with it",
                 data_subjects=["participants under 16 and their parents or guardians"],
             ),
+            DataCategory(
+                name=ANNOUNCEMENTS,
+                fields=["subject_id", "policy_version", "status", "told_at", "message_id",
+                        "accepted_at", "actor"],
+                purpose="Tell people of a policy change that widens collection or "
+                        "sub-processors, and know who accepted which version (O14)",
+                legal_basis="GDPR Art. 12-13 (transparency), Art. 5(2) (accountability)",
+                retention=while_account,
+                retention_rule="consent-proof: while the person is known, erased with them",
+                data_subjects=people, role="controller",
+            ),
+            DataCategory(
+                name=ERASED_OPT_OUTS, fields=["keyed hash of the subject id", "erased_at"],
+                purpose="Keep honouring an erased person's opt-out of anonymised data while "
+                        "the other stores finish the same erasure (O13)",
+                legal_basis="legal obligation (Art. 6(1)(c)): honouring the objection",
+                retention=RetentionRule(period=f"P{self.settings.opt_out_memory_days}D",
+                                        clock="record_created"),
+                retention_rule=f"{self.settings.opt_out_memory_days} days after the erasure",
+                data_subjects=["erased participants who had opted out of anonymised data"],
+                role="controller",
+            ),
         ]
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
@@ -95,6 +120,7 @@ class ConsentProvider(PrivacyProvider):
                                for r in cookies],
             "marketing_objections": [o.model_dump(mode="json") for o in objections],
             "parental_consents": [p.model_dump(mode="json") for p in parental],
+            **await _announcements(conn, subject_id),
         }
 
     async def export_tenant(
@@ -120,6 +146,8 @@ class ConsentProvider(PrivacyProvider):
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:
+            await optout.remember_erased(conn=conn, settings=self.settings,
+                                         subject_id=scope.subject_id)
             return await _erase_subject(conn, scope.subject_id)
         if scope.kind == "tenant" and scope.tenant_id:
             subjects = await conn.fetch(
@@ -127,11 +155,30 @@ class ConsentProvider(PrivacyProvider):
                    WHERE tenant_id = $1 AND NOT subject_id = ANY($2::text[])""",
                 scope.tenant_id, scope.held_subject_ids,
             )
+            for subject in subjects:
+                await optout.remember_erased(conn=conn, settings=self.settings,
+                                             subject_id=subject["subject_id"])
             return await _erase_many(conn, [r["subject_id"] for r in subjects],
                                      keep=set(scope.held_categories))
         if scope.kind == "category" and scope.older_than is not None:
             return await _erase_category(conn, scope)
         return {}
+
+
+async def _announcements(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+    told = await conn.fetch(
+        """SELECT policy_version, status, told_at, message_id FROM policy_announcement
+           WHERE subject_id = $1 ORDER BY created_at""", subject_id)
+    accepted = await conn.fetch(
+        """SELECT policy_version, accepted_at, actor_sub, actor_role, on_behalf
+           FROM policy_acceptance WHERE subject_id = $1 ORDER BY accepted_at""", subject_id)
+    return {
+        "policy_announcements": [
+            {**dict(r), "told_at": r["told_at"] and r["told_at"].isoformat(),
+             "message_id": r["message_id"] and str(r["message_id"])} for r in told],
+        "policy_acceptances": [{**dict(r), "accepted_at": r["accepted_at"].isoformat()}
+                               for r in accepted],
+    }
 
 
 async def _erase_subject(conn: asyncpg.Connection, subject_id: str,
@@ -144,19 +191,30 @@ async def _erase_subject(conn: asyncpg.Connection, subject_id: str,
 async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str],
                       keep: set[str] | None = None) -> dict[str, int]:
     """Everything of these people, but the categories in `keep` (under a legal hold, O17): one
-    set-based statement per category, not one per person (a tenant of 10,000 at contract end)."""
+    set-based statement per category, not one per person (a tenant of 10,000 at contract end).
+    The ledger lets its rows go only for the subjects named in `consent_erasing` (O11)."""
     keep = keep or set()
     statements = {
-        COOKIES: """DELETE FROM cookie_choice WHERE subject_id = ANY($1::text[]) OR cookie_id IN (
-                        SELECT cookie_id FROM cookie_choice WHERE subject_id = ANY($1::text[]))""",
-        LEDGER: "DELETE FROM consent_record WHERE subject_id = ANY($1::text[])",
-        OBJECTIONS: "DELETE FROM marketing_objection WHERE subject_id = ANY($1::text[])",
-        PARENTAL: "DELETE FROM parental_consent WHERE subject_id = ANY($1::text[])",
+        COOKIES: ["""DELETE FROM cookie_choice WHERE subject_id = ANY($1::text[]) OR cookie_id IN (
+                         SELECT cookie_id FROM cookie_choice WHERE subject_id = ANY($1::text[]))"""],
+        LEDGER: ["DELETE FROM consent_record WHERE subject_id = ANY($1::text[])"],
+        OBJECTIONS: ["DELETE FROM marketing_objection WHERE subject_id = ANY($1::text[])"],
+        PARENTAL: ["DELETE FROM parental_consent WHERE subject_id = ANY($1::text[])"],
+        ANNOUNCEMENTS: ["DELETE FROM policy_announcement WHERE subject_id = ANY($1::text[])",
+                        "DELETE FROM policy_acceptance WHERE subject_id = ANY($1::text[])"],
     }
     if not subject_ids:
         return {name: 0 for name in statements if name not in keep}
-    return {name: rows_affected(await conn.execute(sql, subject_ids))
-            for name, sql in statements.items() if name not in keep}
+    await conn.execute("INSERT INTO consent_erasing SELECT DISTINCT unnest($1::text[])"
+                       " ON CONFLICT DO NOTHING", subject_ids)
+    counts: dict[str, int] = {}
+    for name, sqls in statements.items():
+        if name not in keep:
+            counts[name] = sum([rows_affected(await conn.execute(sql, subject_ids))
+                                for sql in sqls])
+    await conn.execute("DELETE FROM consent_erasing WHERE subject_id = ANY($1::text[])",
+                       subject_ids)
+    return counts
 
 
 async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
@@ -169,6 +227,10 @@ async def _erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict
             scope.older_than,
         )
         return {COOKIES: rows_affected(result)}
+    if scope.category == ERASED_OPT_OUTS:
+        result = await conn.execute("DELETE FROM erased_opt_out WHERE erased_at < $1",
+                                    scope.older_than)
+        return {ERASED_OPT_OUTS: rows_affected(result)}
     if scope.category == LEDGER:
         stale = await conn.fetch(
             """SELECT subject_id FROM consent_record GROUP BY subject_id

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from privacy_kit.app import create_app as create_service
 from retention import handlers, sweeps
+from retention.audits.views import router as audits_router
 from retention.erasure import service as erasure
 from retention.erasure.public_key import router as public_key_router
 from retention.erasure.views import router as erasure_router
@@ -64,10 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: retention",
         description="Retention rules and sweeps, legal holds, erasure jobs and their signed "
                     "certificates, erasure replays, contract terminations with the tenant's "
-                    "export, the record of processing activities and sub-processors.",
+                    "export, the record of processing activities and sub-processors, audits "
+                    "per client.",
         routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
                  register_router, rules_router, sweep_router, sub_processor_router,
-                 termination_router],
+                 termination_router, audits_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,

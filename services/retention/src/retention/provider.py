@@ -77,6 +77,18 @@ class RetentionProvider(PrivacyProvider):
                 recipients=["the platform's DPO"],
                 data_subjects=["participants", "Beheerders", "customers"],
             ),
+            DataCategory(
+                name="client_audits",
+                fields=["tenant_id", "auditor", "findings", "follow_up", "recorded_by"],
+                purpose="Record the audits a client organisation had held of the platform and "
+                        "their follow-up (O29, processor agreement §10)",
+                legal_basis="contract (processor agreement) / GDPR Art. 28(3)(h)",
+                retention=RetentionRule(period="P0D", clock="contract_ended"),
+                retention_rule="while the contract lasts; erased with the client organisation",
+                recipients=["the client organisation's Beheerders", "the platform's DPO"],
+                data_subjects=["auditors", "the platform's staff who recorded the audits"],
+                role="controller",
+            ),
         ]
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
@@ -113,8 +125,13 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE tenant_id = $1 AND released_at IS NOT NULL",
                 scope.tenant_id,
             )
-            return {"legal_holds": rows_affected(holds),
-                    **await exports.erase_tenant(conn=conn, tenant_id=scope.tenant_id)}
+            exported = await exports.erase_tenant(conn=conn, tenant_id=scope.tenant_id)
+            if "client_audits" in scope.held_categories:
+                return {"legal_holds": rows_affected(holds), "client_audits": 0, **exported}
+            audits = await conn.execute("DELETE FROM client_audit WHERE tenant_id = $1",
+                                        scope.tenant_id)
+            return {"legal_holds": rows_affected(holds), "client_audits": rows_affected(audits),
+                    **exported}
         return {}
 
     async def export_tenant(

@@ -1,10 +1,13 @@
 """Erasure (O25, O16, O13): destroy a subject's or tenant's rows, keeping only anonymous
-per-training aggregates of results, and nothing of those who opted out of anonymised data."""
+per-training and per-module aggregates (never with the values of fewer people than the minimum
+group), and nothing of those who opted out of anonymised data."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -12,25 +15,44 @@ from privacy_kit.db import rows_affected
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import SubjectErasureRequested
 from privacy_kit.provider import ErasureScope
+from training_records import anonymisation
+from training_records.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ERASED_ACTOR = "erased"
 STORE = "training-records"
 
-# Latest result per person and training, of people who did not opt out (O13), folded into
-# the anonymous benchmark. `{where}` selects the results about to be erased.
-_FOLD = """
-INSERT INTO training_benchmark AS b (training_id, participants, score_sum, passed, updated_at)
-SELECT training_id, count(*), sum(score), count(*) FILTER (WHERE passed), now()
+# Latest result per person and training, of people who did not opt out (O13: neither here nor,
+# asked at this moment, in consent: `${opted}`), per training. `{where}` selects the results
+# about to be erased.
+_BATCH = """
+SELECT training_id, count(*) AS people, sum(score) AS score_sum,
+       count(*) FILTER (WHERE passed) AS passed
 FROM (SELECT DISTINCT ON (participant_id, training_id) participant_id, training_id, score, passed
       FROM result WHERE {where}
       ORDER BY participant_id, training_id, recorded_at DESC, id) latest
 WHERE NOT EXISTS (SELECT 1 FROM anonymisation_opt_out o
                   WHERE o.subject_id = latest.participant_id AND o.opted_out)
+  AND NOT (latest.participant_id = ANY(${opted}::uuid[]))
 GROUP BY training_id
+"""
+
+# O16: a stored aggregate never holds the values of fewer than `$5` people (the minimum group).
+# `scored` people's values are in the sums; it is 0 or at least the minimum. A batch that would
+# leave it below the minimum is counted in `participants` only, its values destroyed with it.
+_FOLD = """
+INSERT INTO training_benchmark AS b (training_id, participants, scored, score_sum, passed,
+                                     updated_at)
+VALUES ($1::uuid, $2::int,
+        CASE WHEN $2::int >= $5::int THEN $2::int ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $3::numeric ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $4::int ELSE 0 END, now())
 ON CONFLICT (training_id) DO UPDATE SET
-    participants = b.participants + EXCLUDED.participants,
-    score_sum = b.score_sum + EXCLUDED.score_sum,
-    passed = b.passed + EXCLUDED.passed,
+    participants = b.participants + $2::int,
+    scored = b.scored + CASE WHEN b.scored + $2::int >= $5::int THEN $2::int ELSE 0 END,
+    score_sum = b.score_sum + CASE WHEN b.scored + $2::int >= $5::int THEN $3::numeric ELSE 0 END,
+    passed = b.passed + CASE WHEN b.scored + $2::int >= $5::int THEN $4::int ELSE 0 END,
     updated_at = now()
 """
 
@@ -48,13 +70,45 @@ ON CONFLICT (code_hash) DO NOTHING
 _PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
 
 
-async def erase(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+async def erase(
+    conn: asyncpg.Connection, scope: ErasureScope, settings: Settings
+) -> dict[str, int]:
     if scope.kind == "subject":
-        return await erase_subject(conn, scope.subject_id)
+        return await erase_subject(conn, scope.subject_id, settings)
     if scope.kind == "tenant":
         return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids),
-                                  scope.held_categories)
-    return await erase_category(conn, scope)
+                                  settings, scope.held_categories)
+    return await erase_category(conn, scope, settings)
+
+
+async def _fold(
+    conn: asyncpg.Connection, settings: Settings, *, results: str, people: str, args: Any
+) -> None:
+    """Fold the latest results selected by `results` and the module progress of the people
+    `people` returns into the anonymous aggregates, leaving out whoever opted out (O13), asked
+    of consent at this moment; nobody at all when consent cannot say. Groups below the minimum
+    are kept as a count only (O16)."""
+    ids = [r["participant_id"] for r in await conn.fetch(
+        f"""SELECT participant_id FROM result WHERE {results}
+            UNION SELECT participant_id FROM module_progress WHERE participant_id IN ({people})""",
+        *args)]
+    if not ids:
+        return
+    opted = await anonymisation.opted_out(settings, ids)
+    if opted is None:
+        log.warning("training history of %d people removed without folding it into the "
+                    "benchmark", len(ids))
+        return
+    minimum = max(settings.benchmark_min_participants, 1)
+    n = len(args) + 1
+    batches = await conn.fetch(_BATCH.format(where=results, opted=n), *args, list(opted))
+    await conn.executemany(_FOLD, [
+        (b["training_id"], b["people"], b["score_sum"], b["passed"], minimum) for b in batches])
+    modules = await conn.fetch(_PROGRESS_BATCH.format(people=people, opted=n), *args,
+                               list(opted))
+    await conn.executemany(_FOLD_PROGRESS, [
+        (m["module_id"], m["people"], m["completed"], m["time_spent_s"], minimum)
+        for m in modules])
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -68,14 +122,16 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
     return [u for u in (_uuid(v) for v in values) if u is not None]
 
 
-async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dict[str, int]:
+async def erase_subject(
+    conn: asyncpg.Connection, subject_id: str | None, settings: Settings
+) -> dict[str, int]:
     sid = _uuid(subject_id)
     counts = dict.fromkeys((*_PERSON_TABLES, "person_rectification", "access_log", "person"), 0)
     if sid is None:
         return counts  # not an id of ours, so nothing of it is stored here
-    await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    await _fold(conn, settings, results="participant_id = $1", people="SELECT $1::uuid",
+                args=(sid,))
     await conn.execute(_KEEP_CERTIFICATE_FACTS.format(where="c.participant_id = $1"), sid)
-    await conn.execute(_FOLD_PROGRESS.format(people="SELECT $1::uuid"), sid)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
@@ -104,7 +160,7 @@ async def _forget_actors(conn: asyncpg.Connection, actors: list[str]) -> None:
 
 
 async def erase_tenant(
-    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID],
+    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID], settings: Settings,
     held_categories: list[str] | None = None,
 ) -> dict[str, int]:
     """Everything of the tenant, except people under legal hold (O17): they stay, and so does
@@ -120,10 +176,9 @@ async def erase_tenant(
     keep_accounts = bool(kept - {"access_log"})
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
     if "training_history" not in kept:
-        await conn.execute(_FOLD.format(where=not_held), tid, held)
-        await conn.execute(_FOLD_PROGRESS.format(
-            people="SELECT id FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[])"),
-            tid, held)
+        await _fold(conn, settings, results=not_held,
+                    people="SELECT id FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[])",
+                    args=(tid, held))
     await conn.execute(_KEEP_CERTIFICATE_FACTS.format(
         where="c.tenant_id = $1 AND c.participant_id <> ALL($2::uuid[])"), tid, held)
     for table in _PERSON_TABLES:
@@ -184,27 +239,43 @@ _PROFILES = {"participant_profile": "participant", "beheerder_profile": "beheerd
 _ACCOUNT_BOUND = {*_PROFILES, "career", "training_history", "certificates",
                   "rectification_history"}
 
-# Latest progress per person and module of people who did not opt out (O13), folded into the
-# anonymous per-module aggregate. `{people}` is a query returning the person ids.
-_FOLD_PROGRESS = """
-INSERT INTO module_benchmark AS b (module_id, participants, completed, time_spent_s, updated_at)
-SELECT module_id, count(*), count(*) FILTER (WHERE completed_at IS NOT NULL),
-       sum(time_spent_s), now()
+# Progress per person and module of people who did not opt out (O13, here or in consent:
+# `${opted}`), per module. `{people}` is a query returning the person ids.
+_PROGRESS_BATCH = """
+SELECT module_id, count(*) AS people, count(*) FILTER (WHERE completed_at IS NOT NULL) AS completed,
+       sum(time_spent_s) AS time_spent_s
 FROM module_progress p
 WHERE participant_id IN ({people}) AND NOT EXISTS (
     SELECT 1 FROM anonymisation_opt_out o WHERE o.subject_id = p.participant_id AND o.opted_out)
+  AND NOT (p.participant_id = ANY(${opted}::uuid[]))
 GROUP BY module_id
+"""
+
+# O16 for the per-module aggregate, as `_FOLD` for the per-training one: `scored` people's values
+# are in `completed` and `time_spent_s`; a batch that would leave it below the minimum (`$5`) is
+# counted in `participants` only.
+_FOLD_PROGRESS = """
+INSERT INTO module_benchmark AS b (module_id, participants, scored, completed, time_spent_s,
+                                   updated_at)
+VALUES ($1::uuid, $2::int,
+        CASE WHEN $2::int >= $5::int THEN $2::int ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $3::int ELSE 0 END,
+        CASE WHEN $2::int >= $5::int THEN $4::bigint ELSE 0 END, now())
 ON CONFLICT (module_id) DO UPDATE SET
-    participants = b.participants + EXCLUDED.participants,
-    completed = b.completed + EXCLUDED.completed,
-    time_spent_s = b.time_spent_s + EXCLUDED.time_spent_s,
+    participants = b.participants + $2::int,
+    scored = b.scored + CASE WHEN b.scored + $2::int >= $5::int THEN $2::int ELSE 0 END,
+    completed = b.completed + CASE WHEN b.scored + $2::int >= $5::int THEN $3::int ELSE 0 END,
+    time_spent_s = b.time_spent_s
+        + CASE WHEN b.scored + $2::int >= $5::int THEN $4::bigint ELSE 0 END,
     updated_at = now()
 """
 
 _IDS = "SELECT unnest($1::uuid[])"
 
 
-async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
+async def erase_category(
+    conn: asyncpg.Connection, scope: ErasureScope, settings: Settings
+) -> dict[str, int]:
     """Records of one category whose term ended before `older_than`, outside legal holds.
     Answers only for categories this store sweeps (the others are absent from the counts)."""
     category = scope.category or ""
@@ -232,7 +303,7 @@ async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[
            AND ($5::uuid IS NULL OR tenant_id = $5)""",
         kinds, cutoff, held_subjects, held_tenants, tenant)]
     if category == "training_history":
-        return {category: await _retire_history(conn, closed,
+        return {category: await _retire_history(conn, settings, closed,
                                                 anonymise=scope.action == "anonymise")}
     if category == "certificates":
         status = await conn.execute(
@@ -248,19 +319,19 @@ async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[
                 WHERE id IN ({_IDS}) AND (education IS NOT NULL OR work_history IS NOT NULL)""",
             closed)
         return {category: rows_affected(status)}
-    return await _erase_closed_accounts(conn, closed, category)
+    return await _erase_closed_accounts(conn, settings, closed, category)
 
 
-async def _retire_history(conn: asyncpg.Connection, people: list[uuid.UUID], *,
-                          anonymise: bool) -> int:
+async def _retire_history(conn: asyncpg.Connection, settings: Settings,
+                          people: list[uuid.UUID], *, anonymise: bool) -> int:
     """Destroy the training history of these people; when anonymising, first fold it into the
     anonymous per-training and per-module aggregates, except for those who opted out (O13).
     Set-based: a handful of statements, whatever the number of rows."""
     if not people:
         return 0
     if anonymise:
-        await conn.execute(_FOLD.format(where=f"participant_id IN ({_IDS})"), people)
-        await conn.execute(_FOLD_PROGRESS.format(people=_IDS), people)
+        await _fold(conn, settings, results=f"participant_id IN ({_IDS})", people=_IDS,
+                    args=(people,))
     removed = 0
     for table in ("result", "module_progress", "assignment"):
         removed += rows_affected(await conn.execute(
@@ -269,11 +340,11 @@ async def _retire_history(conn: asyncpg.Connection, people: list[uuid.UUID], *,
 
 
 async def _erase_closed_accounts(
-    conn: asyncpg.Connection, people: list[uuid.UUID], category: str
+    conn: asyncpg.Connection, settings: Settings, people: list[uuid.UUID], category: str
 ) -> dict[str, int]:
     """Closed accounts whose term ended: their history is anonymised first (as its own rule
     says by default), then everything of them goes; counted per category."""
-    counts = {category: 0, "training_history": await _retire_history(conn, people,
+    counts = {category: 0, "training_history": await _retire_history(conn, settings, people,
                                                                      anonymise=True)}
     if not people:
         return counts

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from privacy_kit.app import create_app as kit_create_app
 from training_records import i18n  # noqa: F401  (its Dutch texts)
 from training_records.certificates.views import router as certificates_router
+from training_records.contacts import router as contacts_router
 from training_records.experts.views import router as experts_router
 from training_records.handlers import SUBSCRIPTIONS
 from training_records.learning.views import router as learning_router
@@ -45,8 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: training records",
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
-                 certificates_router, trainings_router, experts_router],
-        provider=TrainingRecordsProvider(),
+                 certificates_router, trainings_router, experts_router, contacts_router],
+        provider=TrainingRecordsProvider(settings),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,
         health=_health,

@@ -13,6 +13,7 @@ from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 from training_records import erasure
 from training_records.participants.service import set_restriction, to_read
+from training_records.settings import Settings
 
 TENANT_CONTROLLER = "the client organisation (controller) and its Beheerders"
 
@@ -130,12 +131,68 @@ CATEGORIES = [
     ),
     DataCategory(
         name="training_benchmark",
-        fields=["participants", "score_sum", "passed", "per module: started, completed, "
-                "time spent"],
+        fields=["participants", "scored", "score_sum", "passed", "per module: started, "
+                "scored, completed, time spent"],
         purpose="anonymous benchmarks per training and module (O16)",
         legal_basis="legitimate interest (statistics on anonymised data)",
-        retention_rule="anonymous: kept; no person can be singled out",
+        retention_rule="anonymous: kept; sums only over groups of at least the minimum "
+                       "(5 people), smaller groups as a count only",
         recipients=["customers (per-training aggregates)"], personal=False,
+    ),
+    # O4: what the seeds name but another system holds, declared here so the register is
+    # complete; `held_by` says where it lives. This store's erasure does not reach it.
+    DataCategory(
+        name="ip_address", fields=["client IP address"],
+        purpose="limit the request rate per client and protect the platform against abuse",
+        legal_basis="legitimate interest (network and information security, GDPR recital 49)",
+        retention_rule="gateway: in memory for the rate limit's one-minute window, written "
+                       "nowhere; proxy logs: the operator's log retention (at most 180 days, O15)",
+        retention=USAGE,
+        recipients=["platform operators"],
+        data_subjects=["everyone who uses the platform or its website"], role="controller",
+        held_by="the gateway's rate limiter (memory only) and the access logs of the reverse "
+                "proxy or ingress in front of it; the suite's own logs carry route templates, "
+                "never client addresses",
+    ),
+    DataCategory(
+        name="account", fields=["username", "password hash", "sign-in factors", "last sign-in"],
+        purpose="sign people in; the suite only sees the token's pseudonymous sub, tenant and "
+                "roles",
+        legal_basis="contract",
+        retention_rule="while-account-exists: delete the account at the identity provider "
+                       "when the person is erased (O25)",
+        retention=WHILE_ACCOUNT,
+        recipients=["platform operators"],
+        data_subjects=[*PARTICIPANTS, "Beheerders, experts and staff"],
+        held_by="the identity provider (the OIDC issuer whose tokens the gateway verifies)",
+    ),
+    DataCategory(
+        name="communications",
+        fields=["messages to the person (address, title, text)",
+                "questions and answers exchanged with the platform"],
+        purpose="answer questions and inform people: identity codes, breach notices, policy "
+                "announcements (O19, O28, O14)",
+        legal_basis="contract / legal obligation",
+        retention_rule="messages: erased and exported with the person; questions: until "
+                       "handled (O15)",
+        retention=WHILE_ACCOUNT,
+        recipients=["the person", "the mail server that delivers them"],
+        data_subjects=[*PARTICIPANTS, "Beheerders, website visitors and customers"],
+        role="controller",
+        held_by="each service's message outbox (privacy_kit.messages) and the SMTP server it "
+                "hands mail to; questions in the platform's support mailbox",
+    ),
+    DataCategory(
+        name="payment_data",
+        fields=["payment details", "bank account number (IBAN)", "invoices"],
+        purpose="process and settle payments for trainings people buy themselves",
+        legal_basis="contract; legal obligation for the financial records",
+        retention_rule="statutory: 7 years for financial records (Dutch tax law, AWR art. 52; "
+                       "O15)",
+        retention=RetentionRule(period="P7Y", clock="record_created", action="destroy"),
+        recipients=["payment provider", "accountant", "tax authority on request"],
+        data_subjects=["people who buy trainings themselves", "customers"], role="controller",
+        held_by="the platform's payment provider and bookkeeping system; never in the suite",
     ),
 ]
 
@@ -208,6 +265,9 @@ _TENANT_EXPORT = (
 class TrainingRecordsProvider(PrivacyProvider):
     store = "training-records"
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
     def inventory(self) -> list[DataCategory]:
         return list(CATEGORIES)
 
@@ -264,7 +324,7 @@ class TrainingRecordsProvider(PrivacyProvider):
         }
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
-        return await erasure.erase(conn, scope)
+        return await erasure.erase(conn, scope, self.settings)
 
     async def export_tenant(
         self, conn: asyncpg.Connection, tenant_id: str

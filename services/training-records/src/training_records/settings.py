@@ -15,6 +15,8 @@ class Settings(ServiceSettings):
     # A benchmark shows a mean and pass rate only over at least this many people, so that a
     # small group's aggregate cannot be read back to one person.
     benchmark_min_participants: int = 5
+    # O13: how long erasure waits for consent to say who opted out before folding nobody.
+    consent_timeout_s: float = 5.0
     # CSV import limits: a file is validated as a whole, so it must fit comfortably in memory.
     import_max_bytes: int = 20 * 1024 * 1024
     import_max_rows: int = 50_000

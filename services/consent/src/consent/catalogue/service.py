@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from consent import events
+from consent.announcements.service import plan as plan_announcement
 from consent.catalogue.models import (
     PolicyCreate,
     PolicyRead,
@@ -241,6 +242,8 @@ async def publish_policy(*, conn: asyncpg.Connection, policy: PolicyCreate, acto
     )
     if inserted is None:
         raise ApiError(409, "policy_exists", f"Version '{policy.version}' is published already.")
+    if policy.announce:  # O14: everyone with consent records is to be told
+        await plan_announcement(conn=conn, version=policy.version)
     published = await get_policy(conn=conn, version=policy.version)
     await events.policy_published(conn, PolicyPublished(
         version=published.version, effective_date=published.effective_date,

@@ -101,7 +101,7 @@ async def choose(
 
 async def link(
     *, conn: asyncpg.Connection, cookie_id: str, subject_id: str, actor: Actor,
-    tenant_id: str | None,
+    tenant_id: str | None, ledger_key: str,
 ) -> tuple[int, dict[str, bool]]:
     """Link a visitor's choices to the person who signed in, and carry the latest banner choice
     into their ledger for each cookie purpose unless they chose more recently elsewhere."""
@@ -142,7 +142,7 @@ async def link(
         await append_record(
             conn=conn, subject_id=subject_id, purpose_id=purpose["id"], granted=granted,
             policy_version=choice["policy_version"], method="banner", actor=actor,
-            tenant_id=tenant_id,
+            ledger_key=ledger_key, tenant_id=tenant_id,
         )
         recorded[purpose["id"]] = granted
     if recorded:

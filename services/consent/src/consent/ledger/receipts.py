@@ -113,5 +113,8 @@ def build_receipt(row: Any, settings: Settings, language: Language = "en") -> di
             "prev_hash": row["prev_hash"],
             "hash": row["hash"],
             "algorithm": "sha256 over canonical JSON of the record",
+            # O11: the platform's HMAC-SHA256 of the hash under a key outside its database; a
+            # receipt with a valid seal proves the record existed, even if it went missing.
+            "seal": row["seal"],
         },
     }

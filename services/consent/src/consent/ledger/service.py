@@ -34,7 +34,7 @@ from privacy_kit.sorting import ALL_ROWS, Ordering, SortOrder
 
 RECORD_COLUMNS = """id, subject_id, chain_index, purpose_id, granted, policy_version, method,
     actor_sub, actor_role, on_behalf, tenant_id, parental_consent_id, gpc, recorded_at,
-    prev_hash, hash"""
+    prev_hash, hash, seal"""
 
 # One statement, one index range scan: the latest record per purpose joined to the catalogue,
 # the active objection, renewal flags and the version in force.
@@ -194,11 +194,12 @@ async def _policy_for(
 
 async def append_record(
     *, conn: asyncpg.Connection, subject_id: str, purpose_id: str, granted: bool,
-    policy_version: str, method: str, actor: Actor, tenant_id: str | None = None,
-    parental_consent_id: uuid.UUID | None = None, gpc: bool = False,
+    policy_version: str, method: str, actor: Actor, ledger_key: str,
+    tenant_id: str | None = None, parental_consent_id: uuid.UUID | None = None,
+    gpc: bool = False,
 ) -> ConsentRecordRead:
-    """Append one record to the subject's chain. The advisory lock keeps the chain linear when
-    two requests for one person arrive at once."""
+    """Append one record to the subject's chain, sealed with the ledger key (O11). The advisory
+    lock keeps the chain linear when two requests for one person arrive at once."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 27560))", subject_id)
     head = await conn.fetchrow(
         """SELECT chain_index, hash FROM consent_record WHERE subject_id = $1
@@ -215,9 +216,11 @@ async def append_record(
         "recorded_at": datetime.now(UTC), "prev_hash": chain.GENESIS if head is None else head["hash"],
     }
     record["hash"] = chain.record_hash(record)
+    record["seal"] = chain.seal(ledger_key, record["hash"])
     await conn.execute(
         f"""INSERT INTO consent_record ({RECORD_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17)""",
         *record.values(),
     )
     return record_read(record)
@@ -226,6 +229,7 @@ async def append_record(
 async def record_change(
     *, conn: asyncpg.Connection, subject_id: str, purpose_id: str, change: ConsentChange,
     actor: Actor, token_tenant: str | None, gpc_signal: bool, age_of_consent: int,
+    ledger_key: str,
 ) -> ConsentRecordWritten:
     """Append the change to the ledger and announce the purpose's new effective state."""
     purpose = await conn.fetchrow(
@@ -249,7 +253,7 @@ async def record_change(
     record = await append_record(
         conn=conn, subject_id=subject_id, purpose_id=purpose_id,
         granted=change.granted and not gpc, policy_version=policy_version, method=change.method,
-        actor=actor, tenant_id=change.tenant_id if actor.on_behalf else token_tenant,
+        actor=actor, ledger_key=ledger_key, tenant_id=change.tenant_id if actor.on_behalf else token_tenant,
         parental_consent_id=change.parental_consent_id, gpc=gpc,
     )
     effective = (await effective_state(conn=conn, subject_id=subject_id)).consents[purpose_id]
@@ -298,14 +302,17 @@ async def history(
     return [record_read(r) for r in rows]
 
 
-async def verify_chain(*, conn: asyncpg.Connection, subject_id: str) -> ChainVerification:
+async def verify_chain(
+    *, conn: asyncpg.Connection, subject_id: str, ledger_key: str
+) -> ChainVerification:
+    """The unkeyed chain and every record's seal (O11)."""
     rows = await conn.fetch(
         f"SELECT {RECORD_COLUMNS} FROM consent_record WHERE subject_id = $1 ORDER BY chain_index",
         subject_id,
     )
     problems = [
         ChainProblem(record_id=r["id"], chain_index=r["chain_index"], problem=p)
-        for r, p in chain.verify(rows)
+        for r, p in chain.verify(rows, ledger_key)
     ]
     return ChainVerification(
         subject_id=subject_id, valid=not problems, records=len(rows),

@@ -54,7 +54,7 @@ async def put_consent(
         return await service.record_change(
             conn=conn, subject_id=subject_id, purpose_id=purpose, change=body, actor=actor,
             token_tenant=principal.tenant, gpc_signal=gpc_signal(request),
-            age_of_consent=settings.age_of_consent,
+            age_of_consent=settings.age_of_consent, ledger_key=settings.ledger_key,
         )
 
 
@@ -72,8 +72,11 @@ async def get_history(
 
 @router.get("/subjects/{subject_id}/consents/verification",
             summary="Recompute the subject's hash chain and report any break")
-async def verify(subject_id: str, conn: DbConn, _: SubjectPrincipal) -> ChainVerification:
-    return await service.verify_chain(conn=conn, subject_id=subject_id)
+async def verify(
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, settings: SettingsDep
+) -> ChainVerification:
+    return await service.verify_chain(conn=conn, subject_id=subject_id,
+                                      ledger_key=settings.ledger_key)
 
 
 @router.get("/subjects/{subject_id}/consents/records/{record_id}/receipt",

@@ -40,6 +40,8 @@ class ProcessingActivity(BaseModel):
     retention: RetentionEntry | None = Field(description="The rule that applies (O15)")
     retention_description: str
     needs_a_rule: bool
+    held_by: str | None = Field(
+        default=None, description="Where the data lives when another system holds it (O4)")
 
 
 class RegisterView(BaseModel):
@@ -59,6 +61,10 @@ class ProcessingRegister(BaseModel):
     transfers_outside_eea: list[SubProcessorRead] = Field(
         description="Sub-processors outside the EEA, each with its transfer basis")
     security_measures: list[str]
+    security_measures_document: str = Field(
+        default="docs/security.md",
+        description="The technical and organisational measures in full (GDPR Art. 30(1)(g), "
+                    "Art. 32; O29): access control, encryption, logging, backups, incidents.")
     stores_missing: list[str] = Field(
         description="Expected stores that have not declared what they hold yet")
     needs_a_rule: list[dict[str, str]] = Field(

@@ -91,7 +91,7 @@ async def get_register(*, conn: asyncpg.Connection, expected_stores: list[str],
                 legal_basis=c.legal_basis, data_subjects=c.data_subjects,
                 personal_data=c.fields, recipients=c.recipients, retention=retention,
                 retention_description=c.retention_rule,
-                needs_a_rule=bool(rule and rule.needs_a_rule)))
+                needs_a_rule=bool(rule and rule.needs_a_rule), held_by=c.held_by))
     current = await sub_processors.list_all(conn=conn)
     known = {r["store"] for r in rows}
     return ProcessingRegister(
@@ -112,6 +112,7 @@ async def get_register(*, conn: asyncpg.Connection, expected_stores: list[str],
 CSV_COLUMNS = ["record", "role", "store", "category", "personal", "purpose", "legal_basis",
                "data_subjects", "personal_data", "recipients", "retention_period",
                "retention_clock", "retention_action", "retention_source", "needs_a_rule",
+               "held_by",
                "sub_processor", "service", "location", "in_eea", "transfer_basis", "added_at",
                "changed_at"]
 
@@ -134,7 +135,7 @@ def as_csv(register: ProcessingRegister) -> str:
                 "retention_clock": a.retention.clock if a.retention else "",
                 "retention_action": a.retention.action if a.retention else "",
                 "retention_source": a.retention.source if a.retention else "",
-                "needs_a_rule": a.needs_a_rule})
+                "needs_a_rule": a.needs_a_rule, "held_by": a.held_by or ""})
     for s in register.sub_processors:
         writer.writerow({
             "record": "sub_processor", "sub_processor": s.name, "service": s.service,

@@ -43,7 +43,9 @@ class ModuleBenchmark(BaseModel):
 
     module_id: uuid.UUID
     participants: int = Field(description="People who started the module.")
-    completed: int
+    completed: int | None = Field(
+        description="Absent while the people whose values remain are fewer than the minimum "
+                    "group (O16); 0 when nobody started.")
     mean_time_spent_s: float | None = Field(description="Absent while the group is too small.")
 
 

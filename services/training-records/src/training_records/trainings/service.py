@@ -73,7 +73,9 @@ async def benchmark(
     """Latest result of each current participant plus the aggregate left by erased ones.
 
     People who opted out of anonymised data (O13) are left out while they are still here, so
-    that erasing them changes nothing: the benchmark is the same before and after an erasure.
+    that erasing them changes nothing. Erased people folded while the stored group was below the
+    minimum count in `participants` but have no values left (O16): the mean and pass rate are
+    over the people whose values remain, and withheld while those are fewer than the minimum.
     """
     row = await conn.fetchrow(
         """WITH live AS (
@@ -83,6 +85,7 @@ async def benchmark(
                    WHERE o.subject_id = r.participant_id AND o.opted_out)
                ORDER BY participant_id, recorded_at DESC, id)
            SELECT (SELECT count(*) FROM live) + coalesce(b.participants, 0) AS participants,
+                  (SELECT count(*) FROM live) + coalesce(b.scored, 0) AS scored,
                   (SELECT coalesce(sum(score), 0) FROM live) + coalesce(b.score_sum, 0) AS score_sum,
                   (SELECT count(*) FILTER (WHERE passed) FROM live) + coalesce(b.passed, 0)
                       AS passed
@@ -90,11 +93,13 @@ async def benchmark(
            LEFT JOIN training_benchmark b ON b.training_id = $1""",
         training_id,
     )
-    n = int(row["participants"])
-    suppressed = n < max(minimum_group, 1)
+    n, scored = int(row["participants"]), int(row["scored"])
+    minimum = max(minimum_group, 1)
+    suppressed = min(n, scored) < minimum
     modules = await conn.fetch(
         """SELECT m.id AS module_id,
                   count(p.participant_id) + coalesce(max(b.participants), 0) AS participants,
+                  count(p.participant_id) + coalesce(max(b.scored), 0) AS scored,
                   count(p.completed_at) + coalesce(max(b.completed), 0) AS completed,
                   coalesce(sum(p.time_spent_s), 0) + coalesce(max(b.time_spent_s), 0) AS spent
            FROM training_module m
@@ -107,11 +112,19 @@ async def benchmark(
     )
     return Benchmark(
         training_id=training_id, participants=n,
-        mean_score=None if suppressed else round(float(row["score_sum"]) / n, 2),
-        pass_rate=None if suppressed else round(int(row["passed"]) / n, 4),
+        mean_score=None if suppressed else round(float(row["score_sum"]) / scored, 2),
+        pass_rate=None if suppressed else round(int(row["passed"]) / scored, 4),
         suppressed=suppressed, minimum_group=minimum_group,
-        modules=[ModuleBenchmark(
-            module_id=m["module_id"], participants=m["participants"], completed=m["completed"],
-            mean_time_spent_s=None if m["participants"] < max(minimum_group, 1)
-            else round(int(m["spent"]) / m["participants"], 1)) for m in modules],
+        modules=[_module(m, minimum) for m in modules],
     )
+
+
+def _module(row: asyncpg.Record, minimum: int) -> ModuleBenchmark:
+    """Counts of who started; what they did only over the people whose values remain, and only
+    while those are at least the minimum group (O16)."""
+    scored = int(row["scored"])
+    withheld = min(int(row["participants"]), scored) < minimum
+    return ModuleBenchmark(
+        module_id=row["module_id"], participants=row["participants"],
+        completed=None if withheld and row["participants"] else row["completed"],
+        mean_time_spent_s=None if withheld else round(int(row["spent"]) / scored, 1))

@@ -1,0 +1,1 @@
+"""Policy announcements and acceptances (O14)."""

@@ -1,0 +1,1 @@
+"""One-click unsubscribe links (O12, RFC 8058)."""

@@ -1,0 +1,1 @@
+"""Audits per client organisation (O29)."""
