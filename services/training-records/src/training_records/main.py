@@ -17,6 +17,7 @@ from training_records.participants.imports import router as import_router
 from training_records.participants.views import router as participants_router
 from training_records.provider import TrainingRecordsProvider
 from training_records.settings import Settings
+from training_records.subject_lookup import router as subject_lookup_router
 from training_records.tenants.views import router as tenants_router
 from training_records.trainings.views import router as trainings_router
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: training records",
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
-                 certificates_router, trainings_router, experts_router],
+                 certificates_router, trainings_router, experts_router, subject_lookup_router],
         provider=TrainingRecordsProvider(),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,
