@@ -160,31 +160,34 @@ class FactsUpdate(BaseModel):
                 if k != "note" and v is not None}
 
 
+REGISTER_EXAMPLE: dict[str, Any] = {
+    "title": "Results export sent to the wrong client organisation",
+    "description": "A results export of one course was e-mailed to a coordinator of "
+    "another client organisation.",
+    "occurred_from": "2026-03-27T16:05:00+01:00",
+    "discovered_at": "2026-03-28T09:30:00+01:00",
+    "aware_at": "2026-03-28T10:15:00+01:00",
+    "nature": ["confidentiality"],
+    "cause": "Wrong recipient picked from the address book.",
+    "data_categories": ["name", "e-mail address", "training results"],
+    "subject_categories": ["participants"],
+    "approx_subjects": 12, "approx_records": 12,
+    "unintelligible": False,
+    "consequences": "Scores seen by one outside coordinator; embarrassment, no financial harm.",
+    "measures_taken": "Recipient confirmed deletion in writing.",
+    "measures_proposed": "Exports to outside addresses now need a second check.",
+    "ongoing": False,
+    "platform_role": "processor",
+    "reporter": {"name": "Support desk", "email": "support@example.org"},
+    "affected_subject_ids": ["5b8c2c1e-6a0b-4d55-9a57-3f1c2f7e9d10"],
+    "affected_tenant_ids": [],
+}
+
+
 class BreachCreate(Facts):
     """The initial report (O26). Affected tenants follow from the subject ids (O27)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "title": "Results export sent to the wrong client organisation",
-        "description": "A results export of one course was e-mailed to a coordinator of "
-                       "another client organisation.",
-        "occurred_from": "2026-03-27T16:05:00+01:00",
-        "discovered_at": "2026-03-28T09:30:00+01:00",
-        "aware_at": "2026-03-28T10:15:00+01:00",
-        "nature": ["confidentiality"],
-        "cause": "Wrong recipient picked from the address book.",
-        "data_categories": ["name", "e-mail address", "training results"],
-        "subject_categories": ["participants"],
-        "approx_subjects": 12, "approx_records": 12,
-        "unintelligible": False,
-        "consequences": "Scores seen by one outside coordinator; embarrassment, no financial harm.",
-        "measures_taken": "Recipient confirmed deletion in writing.",
-        "measures_proposed": "Exports to outside addresses now need a second check.",
-        "ongoing": False,
-        "platform_role": "processor",
-        "reporter": {"name": "Support desk", "email": "support@example.org"},
-        "affected_subject_ids": ["5b8c2c1e-6a0b-4d55-9a57-3f1c2f7e9d10"],
-        "affected_tenant_ids": [],
-    }]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REGISTER_EXAMPLE]})
 
     reporter: Reporter | None = None
     affected_subject_ids: list[str] = Field(

@@ -183,8 +183,9 @@ async def record_subjects(
     )
     result = SubjectsAdded(added=sum(counts.values()), unknown=counts["unknown"],
                            pending=counts["pending"], tenants_opened=opened, tenants_updated=updated)
-    await _after_addition(conn, breach_id=breach_id, result=result, actor=actor, now=now,
-                          settings=settings, kind="subjects_added", announce=not initial)
+    if result.added or opened or updated:
+        await _after_addition(conn, breach_id=breach_id, result=result, actor=actor, now=now,
+                              settings=settings, kind="subjects_added", announce=not initial)
     return result
 
 

@@ -7,12 +7,13 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from breach.clock import Now, refuse_future
 from breach.lookup import DirectoryUnavailable, Located, SubjectDirectory
 from breach.register import service
 from breach.register.models import (
+    REGISTER_EXAMPLE,
     AffectedSubject,
     AssessmentCreate,
     BreachCreate,
@@ -84,7 +85,9 @@ async def _read(conn: DbConn, breach_id: uuid.UUID, now: Any, settings: Settings
         "kept as the legal record and survive every erasure."),
 )
 async def register_breach(
-    body: BreachCreate, principal: Staff, conn: DbConn, settings: SettingsDep, now: Now,
+    body: Annotated[BreachCreate, Body(openapi_examples={"processor": {
+        "summary": "A results export sent to the wrong client", "value": REGISTER_EXAMPLE}})],
+    principal: Staff, conn: DbConn, settings: SettingsDep, now: Now,
     directory: Directory,
 ) -> BreachRead:
     refuse_future(now, settings.future_tolerance_s, occurred_from=body.occurred_from,
