@@ -71,8 +71,11 @@ class SubjectDirectory:
             if response.status_code != 200:
                 raise DirectoryUnavailable(f"training-records answered {response.status_code}")
             body = response.json()
+            tenant_of: dict[str, str | None] = {
+                s: tenant for tenant, ids in body.get("subjects_by_tenant", {}).items() for s in ids}
+            tenant_of.update(dict.fromkeys(body.get("subjects_without_tenant", [])))
             return Located(
-                tenant_of=body.get("tenant_of", {}), email_of=body.get("email_of", {}),
+                tenant_of=tenant_of, email_of=body.get("email_of", {}),
                 unknown_subjects=body.get("unknown_subjects", []),
                 participants_of=body.get("participants_of", {}),
                 unknown_tenants=body.get("unknown_tenants", []),

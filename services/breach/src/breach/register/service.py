@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from breach.register.models import (
 from breach.settings import Settings
 from breach.timeline import Actor
 from privacy_kit.errors import ApiError
-from privacy_kit.outbox import emit
+from privacy_kit.outbox import emit, emit_many
 from privacy_kit.protocol import (
     BreachAssessed,
     BreachRegistered,
@@ -46,6 +47,7 @@ from privacy_kit.protocol import (
     BreachTenantNoticeOpened,
     BreachTenantNoticeUpdated,
     BreachUpdated,
+    Payload,
 )
 
 TRANSITIONS: dict[State, set[State]] = {
@@ -146,27 +148,37 @@ async def record_subjects(
     `located` is training-records' answer, or None when it could not be asked: the subjects
     are then kept as pending and the sweep asks again.
     """
-    ids = list(dict.fromkeys(subject_ids))
+    # Sorted, so the primary key and the subject index are filled in order.
+    ids = sorted(set(subject_ids))
     if located is None:
         tenants: list[str | None] = [None] * len(ids)
         lookups = ["pending"] * len(ids)
     else:
         tenants = [located.tenant_of.get(s) for s in ids]
         lookups = ["found" if s in located.tenant_of else "unknown" for s in ids]
-    groups = await conn.fetch(
-        """WITH added AS (
-               INSERT INTO breach_affected_subject (breach_id, subject_id, tenant_id, lookup, added_at)
-               SELECT $1, s, t, l, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS x(s, t, l)
-               ON CONFLICT DO NOTHING RETURNING tenant_id, lookup)
-           SELECT tenant_id, lookup, count(*)::int AS n FROM added GROUP BY tenant_id, lookup""",
-        breach_id, ids, tenants, lookups, now,
-    ) if ids else []
+    if initial:  # a new breach: nothing to collide with, so COPY and count here
+        await conn.copy_records_to_table(
+            "breach_affected_subject",
+            columns=["breach_id", "subject_id", "tenant_id", "lookup", "added_at"],
+            records=[(breach_id, s, t, lk, now) for s, t, lk in zip(ids, tenants, lookups, strict=True)],
+        )
+        groups = Counter(zip(tenants, lookups, strict=True))
+    else:
+        rows = await conn.fetch(
+            """WITH added AS (
+                   INSERT INTO breach_affected_subject (breach_id, subject_id, tenant_id, lookup, added_at)
+                   SELECT $1, s, t, l, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS x(s, t, l)
+                   ON CONFLICT DO NOTHING RETURNING tenant_id, lookup)
+               SELECT tenant_id, lookup, count(*)::int AS n FROM added GROUP BY tenant_id, lookup""",
+            breach_id, ids, tenants, lookups, now,
+        ) if ids else []
+        groups = Counter({(r["tenant_id"], r["lookup"]): r["n"] for r in rows})
     counts = {"found": 0, "unknown": 0, "pending": 0}
     changes: dict[str, _TenantChange] = {}
-    for group in groups:
-        counts[group["lookup"]] += group["n"]
-        if group["lookup"] == "found" and group["tenant_id"] is not None:
-            changes.setdefault(group["tenant_id"], _TenantChange()).added += group["n"]
+    for (tenant, lookup), n in groups.items():
+        counts[lookup] += n
+        if lookup == "found" and tenant is not None:
+            changes.setdefault(tenant, _TenantChange()).added += n
     for tenant in dict.fromkeys(tenant_ids):
         change = changes.setdefault(tenant, _TenantChange())
         change.named = True
@@ -238,6 +250,8 @@ async def _open_or_update_notices(
         due, known_at, now,
     )
     opened_entries = []
+    events: list[Payload] = []
+    event_tenants: list[str | None] = []
     for row in rows:
         change = changes[row["tenant_id"]]
         if row["opened"]:
@@ -246,21 +260,18 @@ async def _open_or_update_notices(
                 "affected_subjects": row["affected_count"],
                 "all_participants_may_be_affected": row["all_participants_may_be_affected"],
                 "due_at": row["due_at"].isoformat()})
-            await emit(
-                conn,
-                BreachTenantNoticeOpened(
-                    breach_id=breach_id, notice_id=row["id"], affected_subjects=row["affected_count"],
-                    all_participants_may_be_affected=row["all_participants_may_be_affected"],
-                    due_at=row["due_at"]),
-                source=settings.service_name, tenant_id=row["tenant_id"],
-            )
+            events.append(BreachTenantNoticeOpened(
+                breach_id=breach_id, notice_id=row["id"], affected_subjects=row["affected_count"],
+                all_participants_may_be_affected=row["all_participants_may_be_affected"],
+                due_at=row["due_at"]))
         elif change.added:
-            await emit(
-                conn,
-                BreachTenantNoticeUpdated(breach_id=breach_id, notice_id=row["id"],
-                                          affected_subjects=row["affected_count"], added=change.added),
-                source=settings.service_name, tenant_id=row["tenant_id"],
-            )
+            events.append(BreachTenantNoticeUpdated(
+                breach_id=breach_id, notice_id=row["id"], affected_subjects=row["affected_count"],
+                added=change.added))
+        else:
+            continue
+        event_tenants.append(row["tenant_id"])
+    await emit_many(conn, events, source=settings.service_name, tenant_ids=event_tenants)
     await timeline.append_many(conn, breach_id=breach_id, kind="tenant_notice_opened", actor=actor,
                                at=now, data=opened_entries)
     opened = len(opened_entries)
