@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from breach.main import create_app as create_breach
 from breach.settings import Settings as BreachSettings
+from devstack.infra import free_port
 from devstack.testing import Suite, app_client, auth, wait_for
 from privacy_kit.db import create_pool, migrate
 from retention.erasure import service
@@ -49,7 +50,9 @@ async def stores(module_suite: Suite):
             ("subject-rights", create_subject_rights, SubjectRightsSettings),
         ):
             s.dsns[name] = await suite.new_database(name)
-            app = factory(settings_cls(**suite.env(s.dsns[name], name)))
+            # No training-records here: breach keeps its subjects pending (never a stray :8001).
+            app = factory(settings_cls(**suite.env(s.dsns[name], name),
+                                       training_records_url=f"http://127.0.0.1:{free_port()}"))
             s.clients[name] = await stack.enter_async_context(app_client(app))
 
         async def all_known() -> bool:
@@ -76,9 +79,8 @@ async def test_o25_subject_erasure_reaches_every_store_and_issues_a_certificate(
         headers=participant)
     assert filed.status_code == 201, filed.text
     breach = await stores.clients["breach"].post("/v1/breaches", headers=DPO, json={
-        "title": "Lost laptop", "facts": "A laptop with an export was lost.",
-        "discovered_at": "2026-11-20T10:00:00Z",
-        "affected_subjects": [{"subject_id": subject, "tenant_id": tenant}]})
+        "title": "Lost laptop", "description": "A laptop with an export was lost.",
+        "discovered_at": "2026-11-20T10:00:00Z", "affected_subject_ids": [subject]})
     assert breach.status_code == 201, breach.text
 
     created = await stores.retention.post("/v1/erasure-jobs", headers=DPO, json={
