@@ -1,7 +1,8 @@
 """The gateway app: `uvicorn --factory gateway.main:create_app`.
 
 No database, so not the kit's `create_app` (it opens a pool); the same kit parts otherwise:
-request ids, token checks, the shared error shape and tracing.
+request ids, JSON logs, metrics at /metrics, /livez, token checks, the shared error shape
+and tracing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
 from gateway.views import router
 from privacy_kit import telemetry
-from privacy_kit.app import RequestIdMiddleware
+from privacy_kit.app import install_observability, livez_router
 from privacy_kit.auth import TokenVerifier
 from privacy_kit.errors import install_error_handlers
+from privacy_kit.metrics import metrics_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Tracing first: the httpx clients must carry the trace context to the services.
-        telemetry.setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+        telemetry.setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint,
+                                settings.otel_traces_file)
         upstreams = Upstreams(settings)
         upstreams.open()
         app.state.upstreams = upstreams
@@ -52,8 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.add_middleware(RequestIdMiddleware)
+    install_observability(app, settings)
     install_error_handlers(app)
+    app.include_router(livez_router())
+    app.include_router(metrics_router(settings.service_name, database=False))
     app.include_router(router)
     telemetry.instrument_app(app)
     return app

@@ -177,11 +177,23 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def check_tenant(principal: Principal, tenant_id: str) -> None:
+def same_id(claim: str | None, value: str | uuid.UUID) -> bool:
+    """Whether a token's claim names this id; uuids compare by value, whatever their spelling."""
+    if not claim:
+        return False
+    if isinstance(value, uuid.UUID):
+        try:
+            return uuid.UUID(claim) == value
+        except ValueError:
+            return False
+    return claim == value
+
+
+def check_tenant(principal: Principal, tenant_id: str | uuid.UUID) -> None:
     """Staff see every tenant; everyone else only their own."""
     if principal.is_staff:
         return
-    if principal.tenant != tenant_id:
+    if not same_id(principal.tenant, tenant_id):
         raise forbidden("This belongs to another organisation.")
 
 
@@ -206,7 +218,7 @@ Operator = Annotated[Principal, Depends(require_roles("operator"))]
 ServiceCaller = Annotated[Principal, Depends(require_roles(SERVICE_ROLE))]
 
 
-def check_tenant_manager(principal: Principal, tenant_id: str) -> None:
+def check_tenant_manager(principal: Principal, tenant_id: str | uuid.UUID) -> None:
     """Staff, or a Beheerder of this tenant: those who manage a client organisation's data."""
     if principal.is_staff:
         return

@@ -57,15 +57,7 @@ class ConsentProvider(PrivacyProvider):
 
     async def export(self, conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
         ledger = await service.history(conn=conn, subject_id=subject_id)
-        receipt_rows = await conn.fetch(
-            """SELECT r.*, p.name AS purpose_name, p.description AS purpose_description,
-                      p.legal_basis, p.vendors, p.direct_marketing, p.default_granted,
-                      v.url AS policy_url, v.effective_date AS policy_effective_date
-               FROM consent_record r JOIN purpose p ON p.id = r.purpose_id
-               JOIN policy_version v ON v.version = r.policy_version
-               WHERE r.subject_id = $1 ORDER BY r.chain_index""",
-            subject_id,
-        )
+        receipt_rows = await receipts.receipt_rows(conn=conn, subject_id=subject_id)
         cookies = await conn.fetch(
             """SELECT cookie_id, functional, analytics, marketing, gpc, policy_version,
                       recorded_at, linked_at FROM cookie_choice WHERE subject_id = $1

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+
+from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
 
 
@@ -15,3 +20,6 @@ class Settings(ServiceSettings):
     withdrawal_url: str = "https://privacy.example.org/settings/consents"
     # O6: below this age a grant needs a verified parental consent record.
     age_of_consent: int = 16
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

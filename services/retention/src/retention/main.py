@@ -29,6 +29,19 @@ async def health(conn: asyncpg.Connection) -> dict[str, Any]:
             "erasure_jobs_overdue": overdue}
 
 
+async def erasure_gauges(conn: asyncpg.Connection) -> dict[str, float]:
+    """For /metrics: erasure jobs by state (overdue: pending past ERASURE_DEADLINE_S)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                  count(*) FILTER (WHERE status = 'pending' AND overdue) AS overdue,
+                  count(*) FILTER (WHERE status = 'completed') AS completed
+           FROM erasure_job"""
+    )
+    return {"privacy_erasure_jobs_pending": row["pending"],
+            "privacy_erasure_jobs_overdue": row["overdue"],
+            "privacy_erasure_jobs_completed": row["completed"]}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service(
@@ -40,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
+        metrics=[erasure_gauges],
         on_start=[sweeps.start],
         on_stop=[sweeps.stop],
     )

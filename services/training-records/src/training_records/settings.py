@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+
+from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
 
 
@@ -13,3 +18,6 @@ class Settings(ServiceSettings):
     # CSV import limits: a file is validated as a whole, so it must fit comfortably in memory.
     import_max_bytes: int = 20 * 1024 * 1024
     import_max_rows: int = 50_000
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from consent import events
 from consent.cookies import service
 from consent.cookies.models import COOKIE_ID, CookieChoiceChange, CookieChoiceRead, CookieLinkResult
-from consent.ledger.service import acting_as, effective_state
+from consent.ledger.service import acting_as
 from consent.ledger.views import gpc_signal
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal
@@ -51,10 +50,5 @@ async def link_choice(
             conn=conn, cookie_id=cookie_id, subject_id=principal.sub, actor=actor,
             tenant_id=principal.tenant,
         )
-        state = await effective_state(conn=conn, subject_id=principal.sub)
-        for purpose in recorded:
-            await events.consent_changed(conn, subject_id=principal.sub, purpose=purpose,
-                                         granted=state.consents[purpose].granted,
-                                         tenant_id=principal.tenant)
     return CookieLinkResult(cookie_id=cookie_id, subject_id=principal.sub,
                             linked_choices=linked, recorded_purposes=recorded)

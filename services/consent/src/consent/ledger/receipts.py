@@ -14,22 +14,31 @@ from privacy_kit.errors import ApiError
 KANTARA_VERSION = "KI-CR-v1.1.0"
 
 
-async def receipt(
-    *, conn: asyncpg.Connection, settings: Settings, subject_id: str, record_id: uuid.UUID
-) -> dict[str, Any]:
-    row = await conn.fetchrow(
+async def receipt_rows(
+    *, conn: asyncpg.Connection, subject_id: str, record_id: uuid.UUID | None = None
+) -> list[asyncpg.Record]:
+    """A subject's consent records with what a receipt names (purpose, basis, policy), oldest
+    first; one record when `record_id` is given."""
+    return await conn.fetch(
         f"""SELECT {', '.join('r.' + c.strip() for c in RECORD_COLUMNS.split(','))},
                    p.name AS purpose_name, p.description AS purpose_description,
                    p.legal_basis, p.vendors, p.direct_marketing, p.default_granted,
                    v.url AS policy_url, v.effective_date AS policy_effective_date
             FROM consent_record r JOIN purpose p ON p.id = r.purpose_id
             JOIN policy_version v ON v.version = r.policy_version
-            WHERE r.id = $1 AND r.subject_id = $2""",
-        record_id, subject_id,
+            WHERE r.subject_id = $1 AND ($2::uuid IS NULL OR r.id = $2)
+            ORDER BY r.chain_index""",
+        subject_id, record_id,
     )
-    if row is None:
+
+
+async def receipt(
+    *, conn: asyncpg.Connection, settings: Settings, subject_id: str, record_id: uuid.UUID
+) -> dict[str, Any]:
+    rows = await receipt_rows(conn=conn, subject_id=subject_id, record_id=record_id)
+    if not rows:
         raise ApiError(404, "record_not_found", "This person has no consent record with that id.")
-    return build_receipt(row, settings)
+    return build_receipt(rows[0], settings)
 
 
 def build_receipt(row: Any, settings: Settings) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, forbidden
-from training_records.access import log_reads, reach_person, require_staff_or_beheerder
+from privacy_kit.auth import CurrentPrincipal, Principal, check_tenant_manager, forbidden
+from training_records.access import check_registrar, reach_person
 from training_records.certificates import service as certificates
 from training_records.learning import service
 from training_records.learning.models import (
@@ -25,7 +25,7 @@ from training_records.learning.models import (
     ResultWritten,
 )
 from training_records.participants import service as participants
-from training_records.reading import read_person
+from training_records.reading import read_person, visible_rows
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["training history"])
 
@@ -53,9 +53,7 @@ def _self_or_operator(principal: Principal, tenant_id: uuid.UUID, pid: uuid.UUID
 async def assign(
     tenant_id: uuid.UUID, body: AssignmentCreate, conn: DbConn, principal: CurrentPrincipal
 ) -> AssignmentRead:
-    require_staff_or_beheerder(principal, tenant_id)
-    if not (principal.has("beheerder") or principal.has("operator")):
-        raise forbidden("Only a Beheerder of this organisation or an operator assigns trainings.")
+    check_registrar(principal, tenant_id, "assigns trainings")
     async with conn.transaction():
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=body.participant_id)
@@ -69,20 +67,15 @@ async def assign(
 )
 async def list_assignments(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    training_id: uuid.UUID | None = Query(None),
+    training_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> AssignmentList:
-    require_staff_or_beheerder(principal, tenant_id)
+    check_tenant_manager(principal, tenant_id)
     rows = await service.assignments_of_tenant(conn=conn, tenant_id=tenant_id,
                                                training_id=training_id)
-    hide = not principal.is_staff
-    shown = [r for r in rows if not (hide and r["restricted"])]
-    restricted = sorted({r["participant_id"] for r in rows if hide and r["restricted"]})
-    await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                    subject_ids={r["participant_id"] for r in shown}, what="assignments")
-    return AssignmentList(
-        items=[AssignmentRead(**{k: v for k, v in r.items() if k != "restricted"})
-               for r in shown],
-        restricted_participants=restricted)
+    shown, restricted = await visible_rows(conn, principal=principal, request=request,
+                                           tenant_id=tenant_id, rows=rows, what="assignments")
+    return AssignmentList(items=[AssignmentRead(**r) for r in shown],
+                          restricted_participants=restricted)
 
 
 @router.get(
@@ -208,16 +201,11 @@ async def participant_results(
 )
 async def tenant_results(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    training_id: uuid.UUID | None = Query(None),
+    training_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> ResultList:
-    require_staff_or_beheerder(principal, tenant_id)
+    check_tenant_manager(principal, tenant_id)
     rows = await service.results_of_tenant(conn=conn, tenant_id=tenant_id,
                                            training_id=training_id)
-    hide = not principal.is_staff
-    shown = [r for r in rows if not (hide and r["restricted"])]
-    await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                    subject_ids={r["participant_id"] for r in shown}, what="results")
-    return ResultList(
-        items=[ResultRead(**{k: v for k, v in r.items() if k != "restricted"}) for r in shown],
-        restricted_participants=sorted(
-            {r["participant_id"] for r in rows if hide and r["restricted"]}))
+    shown, restricted = await visible_rows(conn, principal=principal, request=request,
+                                           tenant_id=tenant_id, rows=rows, what="results")
+    return ResultList(items=[ResultRead(**r) for r in shown], restricted_participants=restricted)

@@ -130,12 +130,6 @@ async def ensure_writable(
     return row
 
 
-async def is_restricted(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT restricted_at IS NOT NULL FROM person WHERE id = $1", participant_id
-    ))
-
-
 async def list_page(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:

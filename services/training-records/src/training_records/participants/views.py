@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, forbidden, require_roles
-from training_records.access import (
-    check_tenant,
-    log_reads,
-    reach_person,
-    require_staff_or_beheerder,
+from privacy_kit.auth import (
+    CurrentPrincipal,
+    Operator,
+    Principal,
+    Staff,
+    check_tenant_manager,
 )
+from training_records.access import check_registrar, log_reads, reach_person
 from training_records.participants import flows, service
 from training_records.participants.models import (
     AccessLog,
@@ -33,7 +34,6 @@ from training_records.reading import read_person
 from training_records.sensitive import refuse_bsn
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
-Staff = Depends(require_roles("dpo", "operator"))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or bad token"},
@@ -68,9 +68,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {422: {
 async def create_participant(
     tenant_id: uuid.UUID, body: ParticipantCreate, conn: DbConn, principal: CurrentPrincipal
 ) -> ParticipantCreated:
-    check_tenant(principal, tenant_id)
-    if not (principal.has("beheerder") or principal.has("operator")):
-        raise forbidden("Only a Beheerder of this organisation or an operator registers people.")
+    check_registrar(principal, tenant_id, "registers people")
     async with conn.transaction():
         created = await flows.register_participant(
             conn=conn, tenant_id=tenant_id, body=body, actor=principal.sub)
@@ -85,9 +83,10 @@ async def create_participant(
 )
 async def list_participants(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ParticipantList:
-    require_staff_or_beheerder(principal, tenant_id)
+    check_tenant_manager(principal, tenant_id)
     async with conn.transaction():
         rows, total = await service.list_page(conn=conn, tenant_id=tenant_id, limit=limit,
                                               offset=offset)
@@ -190,7 +189,7 @@ async def export_participant(
     "the fact of restriction. Restriction also arrives as the `subject.restricted` event.",
 )
 async def restrict(
-    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Principal = Staff
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Staff
 ) -> RestrictionState:
     return await _set_restriction(conn, tenant_id, participant_id, principal, restricted=True)
 
@@ -200,7 +199,7 @@ async def restrict(
     responses=_ERRORS, summary="Lift a restriction: everything is restored (DPO, operator)",
 )
 async def lift(
-    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Principal = Staff
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Staff
 ) -> RestrictionState:
     return await _set_restriction(conn, tenant_id, participant_id, principal, restricted=False)
 
@@ -223,7 +222,7 @@ async def _set_restriction(
 )
 async def create_beheerder(
     tenant_id: uuid.UUID, body: BeheerderCreate, conn: DbConn,
-    principal: Principal = Depends(require_roles("operator")),
+    principal: Operator,
 ) -> BeheerderRead:
     async with conn.transaction():
         allowed = await flows.special_data_allowed(conn=conn, tenant_id=tenant_id)
@@ -239,5 +238,5 @@ async def create_beheerder(
 async def list_beheerders(
     tenant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal
 ) -> list[BeheerderRead]:
-    require_staff_or_beheerder(principal, tenant_id)
+    check_tenant_manager(principal, tenant_id)
     return await service.list_beheerders(conn=conn, tenant_id=tenant_id)

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, require_roles
-from training_records.access import check_tenant, not_found
+from privacy_kit.auth import (
+    CurrentPrincipal,
+    Operator,
+    Staff,
+    check_tenant,
+)
+from training_records.access import not_found
 from training_records.tenants import service
 from training_records.tenants.models import TenantCreate, TenantList, TenantRead, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
-Operator = Depends(require_roles("operator"))
-Staff = Depends(require_roles("operator", "dpo"))
 
 
 @router.post(
@@ -20,14 +23,14 @@ Staff = Depends(require_roles("operator", "dpo"))
     responses={403: {"description": "Not an operator"}},
 )
 async def create_tenant(
-    body: TenantCreate, conn: DbConn, principal: Principal = Operator
+    body: TenantCreate, conn: DbConn, principal: Operator
 ) -> TenantRead:
     async with conn.transaction():
         return await service.create(conn=conn, body=body)
 
 
 @router.get("", response_model=TenantList, summary="List tenants (operator, DPO)")
-async def list_tenants(conn: DbConn, principal: Principal = Staff) -> TenantList:
+async def list_tenants(conn: DbConn, principal: Staff) -> TenantList:
     return TenantList(items=await service.list_all(conn=conn))
 
 
@@ -48,7 +51,7 @@ async def get_tenant(tenant_id: uuid.UUID, conn: DbConn, principal: CurrentPrinc
     summary="Change a tenant's name, contract state or special-data agreement (operator)",
 )
 async def update_tenant(
-    tenant_id: uuid.UUID, body: TenantUpdate, conn: DbConn, principal: Principal = Operator
+    tenant_id: uuid.UUID, body: TenantUpdate, conn: DbConn, principal: Operator
 ) -> TenantRead:
     async with conn.transaction():
         tenant = await service.update(conn=conn, tenant_id=tenant_id, body=body)
