@@ -107,9 +107,18 @@ class BreachProvider(PrivacyProvider):
             args = [scope.tenant_id, scope.held_subject_ids]
         else:
             return {}
-        counts: dict[str, int] = {}
-        for category, table in (("breach_affected_subjects", "breach_affected_subject"),
-                                ("breach_people_notices", "breach_people_notice"),
+        # A subject erased while still pending (training-records was not asked yet) can never be
+        # looked up: it counts as affected from now on, so the register's numbers stay whole.
+        counts: dict[str, int] = {"breach_affected_subjects": int(await conn.fetchval(
+            f"""WITH gone AS (DELETE FROM breach_affected_subject WHERE {where}
+                              RETURNING breach_id, lookup),
+                     pending AS (SELECT breach_id, count(*)::int AS n FROM gone
+                                 WHERE lookup = 'pending' GROUP BY breach_id),
+                     moved AS (UPDATE breach b SET pending_subjects = b.pending_subjects - p.n,
+                                                   affected_subjects = b.affected_subjects + p.n
+                               FROM pending p WHERE b.id = p.breach_id RETURNING 1)
+                SELECT count(*) FROM gone""", *args))}
+        for category, table in (("breach_people_notices", "breach_people_notice"),
                                 ("breach_reporter_contacts", "breach_reporter"),
                                 ("authority_disclosure_subjects", "authority_disclosure_subject")):
             counts[category] = rows_affected(await conn.execute(
