@@ -103,7 +103,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     prefix = f"b{uuid.uuid4().hex[:6]}."
     records_port, breach_port = free_port(), free_port()
     common = {**os.environ, "PYTHONPATH": str(ROOT), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-              "TOPIC_PREFIX": prefix, "TOPIC_PARTITIONS": "1", "MIGRATE_ON_START": "true"}
+              "TOPIC_PREFIX": prefix, "TOPIC_PARTITIONS": "1", "MIGRATE_ON_START": "true",
+              "LOG_LEVEL": "WARNING"}
     records = _start("training_records.main", records_port, {
         **common, "DATABASE_URL": records_dsn, "SERVICE_NAME": "training-records"})
     breach = _start("breach.main", breach_port, {
