@@ -18,8 +18,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from breach.main import create_app as create_breach
+from breach.notices.service import SweepResult
 from breach.settings import Settings as BreachSettings
-from breach.sweeps import SweepResult, sweep_once
+from breach.sweeps import sweep_once
 from devstack.infra import drop_database, free_port
 from devstack.testing import Suite, app_client, auth, read_events
 from privacy_kit.events import Envelope

@@ -79,3 +79,9 @@ def refuse_future(now: datetime, tolerance_s: float, **times: datetime | None) -
 def minutes_between(start: datetime, end: datetime) -> int:
     """Whole minutes from start to end (negative when end is earlier)."""
     return int((end - start).total_seconds() // 60)
+
+
+def minutes_left(now: datetime, due: datetime) -> int:
+    """Whole minutes until due, counted towards zero: 1 at 23:59 of 24 h, -1 at 24:01."""
+    seconds = (due - now).total_seconds()
+    return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)

@@ -31,6 +31,11 @@ class Actor:
         return cls(principal.sub, sorted(principal.roles))
 
 
+def from_jsonb(value: Any) -> Any:
+    """asyncpg hands jsonb over as text (no codec is set on the kit's pool)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, default=str, separators=(",", ":"))
 

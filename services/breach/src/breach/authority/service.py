@@ -28,9 +28,9 @@ from breach.authority.models import (
     TimelinePart,
 )
 from breach.register.models import Assessment, Facts, Nature
-from breach.register.service import _load, authority_status, lock
+from breach.register.service import authority_status, lock
 from breach.settings import Settings
-from breach.timeline import Actor
+from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import BreachAuthorityNotified
@@ -99,8 +99,8 @@ async def report(
     row = await conn.fetchrow("SELECT * FROM breach WHERE id = $1", breach_id)
     if row is None:
         return None
-    facts = Facts.model_validate(_load(row["facts"]))
-    raw = _load(row["assessment"])
+    facts = Facts.model_validate(from_jsonb(row["facts"]))
+    raw = from_jsonb(row["assessment"])
     assessment = Assessment.model_validate(raw) if raw else None
     submissions = await conn.fetch(
         """SELECT phase, submitted_at, reference, delay_reason FROM breach_authority_notification

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from breach import timeline
-from breach.clock import local
+from breach.clock import local, minutes_between, minutes_left
 from breach.lookup import Located
 from breach.notices.models import Contact, NoticeContent, PeopleNoticeResult, TenantNotice
 from breach.register.models import Facts, Risk
-from breach.register.service import _load, _minutes, lock
+from breach.register.service import lock
 from breach.settings import Settings
-from breach.timeline import Actor
+from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
 from privacy_kit.messages import queue_message
 from privacy_kit.outbox import emit
-from privacy_kit.protocol import BreachPeopleNotified, BreachTenantNotified
+from privacy_kit.protocol import (
+    BreachNoticeDueSoon,
+    BreachNoticeOverdue,
+    BreachPeopleNotified,
+    BreachTenantNotified,
+)
 
 NOTICE_SQL = """
     SELECT n.id, n.breach_id, n.tenant_id, n.affected_count, n.all_participants_may_be_affected,
@@ -39,7 +45,7 @@ def contact(settings: Settings) -> Contact:
 
 
 def to_notice(row: asyncpg.Record, now: datetime, settings: Settings) -> TenantNotice:
-    facts = Facts.model_validate(_load(row["facts"]))
+    facts = Facts.model_validate(from_jsonb(row["facts"]))
     content = NoticeContent(
         **facts.model_dump(exclude={"approx_subjects", "approx_records", "platform_role"}),
         risk=row["risk"], state=row["state"],
@@ -52,7 +58,7 @@ def to_notice(row: asyncpg.Record, now: datetime, settings: Settings) -> TenantN
         participants_in_tenant=row["participants_in_tenant"], opened_at=row["opened_at"],
         updated_at=row["updated_at"], due_at=row["due_at"],
         overdue=row["notified_at"] is None and row["due_at"] < now,
-        minutes_left=_minutes(now, row["due_at"]), notified_at=row["notified_at"],
+        minutes_left=minutes_left(now, row["due_at"]), notified_at=row["notified_at"],
         notified_via=row["notified_via"], acknowledged_at=row["acknowledged_at"],
         acknowledged_by=row["acknowledged_by"], content=content, contact=contact(settings),
     )
@@ -188,7 +194,7 @@ async def tell_people(
     """Write one message per person through the kit's message outbox and record who and when."""
     row = await lock(conn, breach_id)
     require_high_risk(row)
-    facts = Facts.model_validate(_load(row["facts"]))
+    facts = Facts.model_validate(from_jsonb(row["facts"]))
     title, body = people_message(facts, settings, advice)
     reachable = [s for s in subject_ids if located.email_of.get(s)]
     claimed = await conn.fetch(
@@ -220,4 +226,68 @@ async def tell_people(
     await emit(conn, BreachPeopleNotified(breach_id=breach_id, notified=result.notified,
                                           without_contact=without),
                source=settings.service_name, key=str(breach_id))
+    return result
+
+
+# --- Deadlines (the sweep) ----------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    due_soon: int = 0
+    overdue: int = 0
+    resolved: int = 0
+
+
+async def announce_deadlines(*, conn: asyncpg.Connection, now: datetime, settings: Settings) -> SweepResult:
+    """Announce, once each, the notices that became overdue or due soon. In the caller's transaction."""
+    window = timedelta(hours=settings.due_soon_hours)
+    result = SweepResult()
+    actor = Actor(settings.service_name, ["service"])
+    overdue = await conn.fetch(
+        """UPDATE breach_tenant_notification SET overdue_emitted_at = $1
+           WHERE notified_at IS NULL AND overdue_emitted_at IS NULL AND due_at < $1
+           RETURNING id, breach_id, tenant_id, due_at""", now)
+    due_soon = await conn.fetch(
+        """UPDATE breach_tenant_notification SET due_soon_emitted_at = $1
+           WHERE notified_at IS NULL AND due_soon_emitted_at IS NULL AND overdue_emitted_at IS NULL
+             AND due_at >= $1 AND due_at - $2::interval <= $1
+           RETURNING id, breach_id, tenant_id, due_at""", now, window)
+    authority_overdue = await conn.fetch(
+        """UPDATE breach SET authority_overdue_emitted_at = $1
+           WHERE authority_required AND authority_reported_at IS NULL
+             AND authority_overdue_emitted_at IS NULL AND authority_due_at < $1
+           RETURNING id AS breach_id, authority_due_at AS due_at""", now)
+    authority_due_soon = await conn.fetch(
+        """UPDATE breach SET authority_due_soon_emitted_at = $1
+           WHERE authority_required AND authority_reported_at IS NULL
+             AND authority_due_soon_emitted_at IS NULL AND authority_overdue_emitted_at IS NULL
+             AND authority_due_at >= $1 AND authority_due_at - $2::interval <= $1
+           RETURNING id AS breach_id, authority_due_at AS due_at""", now, window)
+    for kind, rows in (("tenant", overdue), ("authority", authority_overdue)):
+        for row in rows:
+            notice_id = row["id"] if kind == "tenant" else None
+            tenant = row["tenant_id"] if kind == "tenant" else None
+            await emit(conn, BreachNoticeOverdue(
+                breach_id=row["breach_id"], notice=kind, notice_id=notice_id, due_at=row["due_at"],
+                minutes_overdue=minutes_between(row["due_at"], now)),
+                source=settings.service_name, tenant_id=tenant, key=str(row["breach_id"]))
+            await timeline.append(conn, breach_id=row["breach_id"], kind="notice_overdue",
+                                  actor=actor, at=now, data={
+                                      "notice": kind, "notice_id": notice_id, "tenant_id": tenant,
+                                      "due_at": row["due_at"].isoformat()})
+            result.overdue += 1
+    for kind, rows in (("tenant", due_soon), ("authority", authority_due_soon)):
+        for row in rows:
+            notice_id = row["id"] if kind == "tenant" else None
+            tenant = row["tenant_id"] if kind == "tenant" else None
+            await emit(conn, BreachNoticeDueSoon(
+                breach_id=row["breach_id"], notice=kind, notice_id=notice_id, due_at=row["due_at"],
+                minutes_left=minutes_between(now, row["due_at"])),
+                source=settings.service_name, tenant_id=tenant, key=str(row["breach_id"]))
+            await timeline.append(conn, breach_id=row["breach_id"], kind="notice_due_soon",
+                                  actor=actor, at=now, data={
+                                      "notice": kind, "notice_id": notice_id, "tenant_id": tenant,
+                                      "due_at": row["due_at"].isoformat()})
+            result.due_soon += 1
     return result

@@ -6,7 +6,6 @@ the clocks can be tested at exact minutes without sleeping.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from breach import timeline
+from breach.clock import minutes_left
 from breach.lookup import Located
 from breach.register.models import (
     Assessment,
@@ -36,7 +36,7 @@ from breach.register.models import (
     Transition,
 )
 from breach.settings import Settings
-from breach.timeline import Actor
+from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
 from privacy_kit.outbox import emit, emit_many
 from privacy_kit.protocol import (
@@ -65,10 +65,6 @@ def not_found() -> ApiError:
 
 def _facts_json(facts: Facts) -> str:
     return facts.model_dump_json()
-
-
-def _load(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 async def lock(conn: asyncpg.Connection, breach_id: uuid.UUID) -> asyncpg.Record:
@@ -357,7 +353,7 @@ async def follow_up(
     changes = body.changes()
     if not changes and not body.note:
         raise ApiError(422, "nothing_to_change", "A follow-up needs at least one fact or a note.")
-    current = Facts.model_validate(_load(row["facts"]))
+    current = Facts.model_validate(from_jsonb(row["facts"]))
     try:
         facts = Facts.model_validate({**current.model_dump(), **changes})
     except ValidationError as exc:
@@ -502,9 +498,9 @@ async def get(
            FROM breach_tenant_notification WHERE breach_id = $1""",
         breach_id, now, due_soon,
     )
-    assessment = _load(row["assessment"])
+    assessment = from_jsonb(row["assessment"])
     return BreachRead(
-        id=row["id"], state=row["state"], facts=Facts.model_validate(_load(row["facts"])),
+        id=row["id"], state=row["state"], facts=Facts.model_validate(from_jsonb(row["facts"])),
         reporter=Reporter.model_validate({k: reporter[k] for k in Reporter.model_fields})
         if reporter else None,
         registered_at=row["registered_at"], registered_by=row["registered_by"],
@@ -573,14 +569,9 @@ async def deadlines(
         Deadline(kind=r["kind"], breach_id=r["breach_id"], title=r["title"], notice_id=r["notice_id"],
                  tenant_id=r["tenant_id"], due_at=r["due_at"],
                  status="overdue" if r["due_at"] < now else "due_soon",
-                 minutes_left=_minutes(now, r["due_at"]))
+                 minutes_left=minutes_left(now, r["due_at"]))
         for r in rows
     ]
-
-
-def _minutes(now: datetime, due: datetime) -> int:
-    seconds = (due - now).total_seconds()
-    return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)
 
 
 def deadline_key(d: Deadline) -> list[str]:
@@ -591,7 +582,7 @@ async def replay(conn: asyncpg.Connection, breach_id: uuid.UUID) -> dict[str, An
     """The current view derived from the timeline alone (facts, state, assessment)."""
     view: dict[str, Any] = {"facts": None, "state": State.reported.value, "risk": None}
     for entry in await timeline.entries(conn, breach_id):
-        data = _load(entry["data"])
+        data = from_jsonb(entry["data"])
         if entry["kind"] == "reported":
             view["facts"] = data["facts"]
         elif entry["kind"] == "follow_up":

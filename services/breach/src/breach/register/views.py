@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
+from breach import timeline
 from breach.clock import Now, refuse_future
 from breach.lookup import DirectoryUnavailable, Located, SubjectDirectory
 from breach.register import service
@@ -66,7 +67,7 @@ async def locate(directory: SubjectDirectory, subject_ids: list[str],
     return located
 
 
-async def _read(conn: DbConn, breach_id: uuid.UUID, now: Any, settings: Settings) -> BreachRead:
+async def _read(conn: DbConn, breach_id: uuid.UUID, now: datetime, settings: Settings) -> BreachRead:
     found = await service.get(conn=conn, breach_id=breach_id, now=now, settings=settings)
     if found is None:
         raise service.not_found()
@@ -135,8 +136,8 @@ async def get_timeline(
     if not await conn.fetchval("SELECT true FROM breach WHERE id = $1", breach_id):
         raise service.not_found()
     after = int(paging.cursor[0]) if paging.cursor else None
-    rows = await service.timeline.entries(conn, breach_id, after=after, limit=paging.limit + 1)
-    items = [TimelineEntry.model_validate({**dict(r), "data": service._load(r["data"])})
+    rows = await timeline.entries(conn, breach_id, after=after, limit=paging.limit + 1)
+    items = [TimelineEntry.model_validate({**dict(r), "data": timeline.from_jsonb(r["data"])})
              for r in rows]
     return page_of(items, paging, key=lambda e: [e.id])
 
