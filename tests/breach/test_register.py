@@ -192,6 +192,26 @@ async def test_o26_the_register_lists_by_state_and_overdue_with_paging(bs) -> No
     assert all(b["state"] == "reported" for b in seen)
     listed_late = seen[order.index(late["id"])]
     assert listed_late["overdue"] is True and listed_late["tenants"] == 1
+
+    # ?sort= (the kit's sorting): oldest discovery first, paged in that order too.
+    seen = []
+    params = {"state": "reported", "limit": 2, "sort": "discovered_at"}
+    while True:
+        page = (await bs.client.get("/v1/breaches", headers=bs.dpo, params=params)).json()
+        seen += page["items"]
+        if not page["next_cursor"]:
+            break
+        params = {**params, "cursor": page["next_cursor"]}
+    discovered = [datetime.fromisoformat(b["discovered_at"]) for b in seen]
+    assert discovered == sorted(discovered) and len({b["id"] for b in seen}) == len(seen)
+    assert {late["id"], fresh["id"]} <= {b["id"] for b in seen}
+    r = await bs.client.get("/v1/breaches", headers=bs.dpo, params={"sort": "title"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_sort"
+    first = (await bs.client.get("/v1/breaches", headers=bs.dpo,
+                                 params={"limit": 1, "sort": "discovered_at"})).json()
+    r = await bs.client.get("/v1/breaches", headers=bs.dpo,
+                            params={"sort": "-discovered_at", "cursor": first["next_cursor"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_cursor"
     r = await bs.client.get("/v1/breaches", headers=auth("beheerder", tenant=tenant))
     assert r.status_code == 403
 

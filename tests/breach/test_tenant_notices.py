@@ -209,3 +209,27 @@ async def test_o27_subjects_wait_as_pending_while_training_records_is_unreachabl
     notice = (await _notices(bs, breach["id"]))[tenant]
     assert notice["affected_subjects"] == 1
     assert notice["due_at"] == (now + timedelta(hours=24)).isoformat().replace("+00:00", "Z")
+
+
+def _gauge(metrics: str, name: str) -> float:
+    return next(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                if line.startswith(name + "{"))
+
+
+async def test_o27_overdue_notices_are_gauges_on_metrics_for_alerting(bs) -> None:
+    tenant = await bs.tenant()
+    discovered = datetime.now(UTC) - timedelta(hours=25)
+    breach = await bs.register(discovered_at=discovered.isoformat(), affected_tenant_ids=[tenant])
+    notice = (await _notices(bs, breach["id"]))[tenant]
+    before = (await bs.client.get("/metrics")).text
+    overdue = _gauge(before, "privacy_breach_tenant_notices_overdue")
+    assert overdue >= 1 and overdue == await bs.fetchval(
+        """SELECT count(*) FROM breach_tenant_notification
+           WHERE notified_at IS NULL AND due_at < now()""")
+    assert _gauge(before, "privacy_breach_tenant_notices_open") >= overdue
+    r = await bs.client.post(f"/v1/breach-notices/{notice['id']}/acknowledgement",
+                             headers=bs.beheerder(tenant))
+    assert r.status_code == 200, r.text
+    after = (await bs.client.get("/metrics")).text
+    assert _gauge(after, "privacy_breach_tenant_notices_overdue") == overdue - 1
+    assert "privacy_breach_authority_reports_overdue{" in after

@@ -7,6 +7,9 @@
     token   a development token the running suite accepts (signed with JWT_SECRET, or the
             development secret when JWT_SECRET is not set).
     trace   print one trace (the latest, or TRACE_ID from a log line) as a tree across services.
+    seed    a small realistic data set (two organisations, trainings, participants, results,
+            certificates, consents) loaded through the gateway of the running suite; running it
+            again adds nothing. --env prints the ids as shell assignments.
 """
 
 from __future__ import annotations
@@ -47,8 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--tenant", help="the organisation (absent for platform staff)")
     token.add_argument("--sub", help="the person's pseudonymous id (default: a new uuid)")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds until it expires")
+    seed = commands.add_parser("seed", help="load example data through the running gateway")
+    seed.add_argument("--gateway", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
+                      help="the gateway's URL (default: $GATEWAY_URL or http://127.0.0.1:8000)")
+    seed.add_argument("--env", action="store_true", help="print only NAME=id lines for the shell")
     args = parser.parse_args(argv)
 
+    if args.command == "seed":
+        return _seed(args.gateway, env_only=args.env)
     if args.command == "token":
         roles: list[str] = args.role
         print(mint_token(os.environ.get("JWT_SECRET") or DEV_SECRET,
@@ -78,6 +87,21 @@ def _print_trace(directory: Path, trace_id: str | None) -> int:
               file=sys.stderr)
         return 1
     print(render(spans, chosen))
+    return 0
+
+
+def _seed(gateway: str, *, env_only: bool) -> int:
+    from devstack.seed import SeedError, seed
+
+    try:
+        seeded = seed(gateway, os.environ.get("JWT_SECRET") or DEV_SECRET)
+    except SeedError as exc:
+        print(f"devstack seed: {exc}", file=sys.stderr)
+        return 1
+    if not env_only:
+        print(f"Seeded {gateway}: {seeded.created} created, {seeded.found} already there. "
+              "Ids (eval \"$(.venv/bin/python -m devstack seed --env)\" to set them):")
+    print(seeded.env())
     return 0
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import importlib
+import json
 import logging
 import os
 import signal
@@ -212,6 +213,8 @@ class Stack:
             env[variable] = self.urls.get(service, f"http://127.0.0.1:{free_port()}")
         if name != GATEWAY:
             env["DATABASE_URL"] = self.database_urls[name]
+        # Retention waits for every store it expects: here, the stores this stack runs.
+        env.setdefault("EXPECTED_STORES", json.dumps(list(self.services)))
         if self.traces_dir is not None:
             env["OTEL_TRACES_FILE"] = str(self.traces_dir / f"{name}.jsonl")
         return env

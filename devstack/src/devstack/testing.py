@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import tempfile
 import time
@@ -169,6 +170,14 @@ async def read_topic(bootstrap: str, topic: str, *, timeout: float = 20.0) -> li
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
     return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apps built in the test process keep pytest's own log capture: the kit's JSON log handler
+    (installed once per process by any app not in `test` mode) is not installed here."""
+    from privacy_kit import logs
+
+    logs._configured = logging.NullHandler()
 
 
 @pytest.fixture(scope="session")

@@ -71,8 +71,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
-    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
-               r"(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/(legal-holds|retention-rules|retention-sweeps|processing-register"
+               r"|contract-terminations)(/|$)", "retention", roles=STAFF),
+    # The sub-processor list is for everyone signed in (O7); operators maintain it.
+    Route("GET", r"^/v1/sub-processors(/|$)", "retention"),
+    Route(WRITES, r"^/v1/sub-processors(/|$)", "retention", roles=OPERATOR),
     # What each store wrote to people (identity codes, notices), for staff.
     *(Route("GET", rf"^/v1/messages/{store}/?$", store, roles=STAFF) for store in STORES),
     # Breaches (O26-O28): the register is staff only; a Beheerder reaches their own tenant's

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
 from privacy_kit.settings import ServiceSettings
 
 
@@ -22,6 +27,20 @@ class Settings(ServiceSettings):
     # Requests per minute per signed-in person (their `sub`) or, without a valid token, per
     # client address. 0 switches the limit off.
     rate_limit_per_minute: int = 0
+
+    # Browser origins allowed to call the API (CORS), e.g. the platform's own site with its
+    # cookie banner: "https://www.example.org,https://app.example.org". None by default: a
+    # browser page on another origin cannot read the answers. "*" allows every origin.
+    cors_allow_origins: Annotated[list[str], NoDecode] = []
+    # How long a browser may cache a preflight answer.
+    cors_max_age_s: int = 600
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def upstreams(self) -> dict[str, str]:

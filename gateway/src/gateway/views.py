@@ -1,10 +1,9 @@
-"""The gateway's own endpoints (/healthz, /openapi.json, /docs) and the catch-all that forwards."""
+"""The gateway's own endpoints (/healthz, /openapi.json) and the catch-all that forwards."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from starlette.responses import Response
 
@@ -42,11 +41,6 @@ async def health_details(request: Request) -> JSONResponse:
 async def openapi(request: Request) -> JSONResponse:
     merger: OpenApiMerger = request.app.state.openapi
     return JSONResponse(await merger.document())
-
-
-@router.get("/docs", include_in_schema=False)
-async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Privacy Suite API")
 
 
 @router.api_route("/{path:path}", methods=sorted(ALL_METHODS), include_in_schema=False)

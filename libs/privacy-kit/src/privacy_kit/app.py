@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +22,7 @@ from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.deps import DbConn, db_conn, settings_dependency
 from privacy_kit.errors import install_error_handlers
+from privacy_kit.idempotency import IdempotencyMiddleware, document_idempotency
 from privacy_kit.kafka import ensure_topics
 from privacy_kit.logs import configure_logging, request_id_var
 from privacy_kit.messages import MessageSender, messages_router
@@ -33,6 +34,7 @@ from privacy_kit.provider import (
     privacy_subscriptions,
     publish_inventory,
 )
+from privacy_kit.query import reject_unknown_query_params
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -156,10 +158,14 @@ def create_app(
             await pool.close()
             telemetry.shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query_params)])
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider
+    # Inside the request-id middleware: a replayed answer gets the retry's own request id.
+    app.add_middleware(IdempotencyMiddleware, ttl_s=settings.idempotency_ttl_s,
+                       lease_s=settings.idempotency_lease_s)
     install_observability(app, settings)
     install_error_handlers(app)
     app.include_router(_health_router(settings, health))
@@ -170,6 +176,7 @@ def create_app(
         app.include_router(messages_router(provider.store))
     for router in routers:
         app.include_router(router)
+    document_idempotency(app)
     telemetry.instrument_app(app)
     return app
 

@@ -70,6 +70,12 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # OpenID Connect: the issuer whose /.well-known/openid-configuration names the JWKS.
+    oidc_issuer_url: str = ""
+    # Which claims say who is calling (privacy_kit.identity): dotted paths reach nested ones.
+    jwt_subject_claim: str = "sub"
+    jwt_roles_claim: str = "roles"
+    jwt_tenant_claim: str = "tenant"
 
     # Calls between services (e.g. subject-rights asking every store's export) carry a short
     # token of role `service` signed with this secret, which no person's token can imitate.
@@ -107,6 +113,14 @@ class ServiceSettings(BaseSettings):
             "breach": self.breach_url,
             "subject-rights": self.subject_rights_url,
         }
+
+    # Idempotency-Key: how long a first answer is kept for retries, and how long a retry
+    # waits for a first request that is still running before running itself.
+    idempotency_ttl_s: int = 24 * 3600
+    idempotency_lease_s: int = 60
+
+    # The language of answers when `Accept-Language` asks for neither Dutch nor English.
+    default_language: Literal["nl", "en"] = "en"
 
     @property
     def group_id(self) -> str:
@@ -148,6 +162,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "production refuses the development service token secret: set SERVICE_TOKEN_SECRET"
                 )
-            if self.jwt_algorithm == "RS256" and not self.jwks_url:
-                raise ValueError("RS256 needs JWKS_URL")
+            if self.jwt_algorithm == "RS256" and not (self.jwks_url or self.oidc_issuer_url):
+                raise ValueError("RS256 needs JWKS_URL or OIDC_ISSUER_URL")
         return self

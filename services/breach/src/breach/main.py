@@ -44,6 +44,22 @@ async def _health(conn: asyncpg.Connection) -> dict[str, Any]:
     return {"tenant_notices_open": open_notices, "tenant_notices_overdue": overdue}
 
 
+async def notice_gauges(conn: asyncpg.Connection) -> dict[str, float]:
+    """For /metrics: notices still open and past their deadline (O27, O28), read at each scrape
+    from the partial index on open tenant notices."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM breach_tenant_notification WHERE notified_at IS NULL)
+                      AS tenant_open,
+                  (SELECT count(*) FROM breach_tenant_notification
+                   WHERE notified_at IS NULL AND due_at < now()) AS tenant_overdue,
+                  (SELECT count(*) FROM breach WHERE authority_required
+                   AND authority_reported_at IS NULL AND authority_due_at < now())
+                      AS authority_overdue""")
+    return {"privacy_breach_tenant_notices_open": row["tenant_open"],
+            "privacy_breach_tenant_notices_overdue": row["tenant_overdue"],
+            "privacy_breach_authority_reports_overdue": row["authority_overdue"]}
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None,
     directory_transport: httpx.AsyncBaseTransport | None = None,
@@ -60,6 +76,7 @@ def create_app(
         provider=BreachProvider(),
         migrations=MIGRATIONS,
         health=_health,
+        metrics=[notice_gauges],
         on_start=[sweeps.start],
         on_stop=[sweeps.stop],
     )

@@ -15,9 +15,12 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 LEGAL_OBLIGATION = "legal obligation (GDPR Art. 33-34; Art. 28(3)(f) towards the client)"
+# The links to people live as long as the person is known, and go with their erasure (O15).
+WITH_THE_PERSON = RetentionRule(period="P0D", clock="account_closed")
 
 
 class BreachProvider(PrivacyProvider):
@@ -30,32 +33,41 @@ class BreachProvider(PrivacyProvider):
                 fields=["subject_id", "tenant_id"],
                 purpose="Register breaches and notify affected organisations and people (O26-O28)",
                 legal_basis=LEGAL_OBLIGATION,
+                retention=WITH_THE_PERSON,
                 retention_rule="until the person's erasure; per-tenant counts stay in the register",
                 recipients=["the affected client organisation", "Autoriteit Persoonsgegevens"],
+                data_subjects=["participants", "Beheerders", "website visitors"],
             ),
             DataCategory(
                 name="breach_people_notices",
                 fields=["subject_id", "tenant_id", "notified_at", "channel"],
                 purpose="Record who was told of a high-risk breach, and when (GDPR Art. 34)",
                 legal_basis=LEGAL_OBLIGATION,
+                retention=WITH_THE_PERSON,
                 retention_rule="until the person's erasure; the count stays in the register",
                 recipients=["Autoriteit Persoonsgegevens"],
+                data_subjects=["participants", "Beheerders"],
             ),
             DataCategory(
                 name="breach_reporter_contacts",
                 fields=["name", "email", "phone", "organisation", "role", "subject_id"],
                 purpose="Reach whoever reported a breach with questions",
                 legal_basis="legitimate interest (investigating the breach)",
+                retention=WITH_THE_PERSON,
                 retention_rule="until the reporter's erasure",
                 recipients=["platform DPO and operators"],
+                data_subjects=["reporters (staff, Beheerders, participants, outsiders)"],
+                role="controller",
             ),
             DataCategory(
                 name="authority_disclosure_subjects",
                 fields=["subject_id", "tenant_id"],
                 purpose="Record disclosures to authorities and inform the client (O30)",
                 legal_basis="legal obligation (the authority's legal demand)",
+                retention=WITH_THE_PERSON,
                 retention_rule="until the person's erasure; the disclosure record and count stay",
                 recipients=["the client organisation, unless a legal ground forbids it"],
+                data_subjects=["participants", "Beheerders"],
             ),
             DataCategory(
                 name="breach_register",
@@ -63,8 +75,11 @@ class BreachProvider(PrivacyProvider):
                         "Beheerders)", "tenant notices", "authority reports"],
                 purpose="Document every breach (GDPR Art. 33(5))",
                 legal_basis="legal obligation (GDPR Art. 33(5))",
-                retention_rule="kept as evidence for the supervisory authority",
+                retention=RetentionRule(period="P5Y", clock="record_created"),
+                retention_rule="kept as evidence for the supervisory authority, five years",
                 recipients=["Autoriteit Persoonsgegevens", "auditors"],
+                data_subjects=["platform staff and Beheerders (actor ids in the timeline)"],
+                role="controller",
             ),
         ]
 
@@ -102,25 +117,32 @@ class BreachProvider(PrivacyProvider):
         args: list[Any]
         if scope.kind == "subject" and scope.subject_id:
             where, args = "subject_id = $1", [scope.subject_id]
+            held: set[str] = set()
         elif scope.kind == "tenant" and scope.tenant_id:
             where = "tenant_id = $1 AND (subject_id IS NULL OR NOT (subject_id = ANY($2::text[])))"
             args = [scope.tenant_id, scope.held_subject_ids]
+            # Categories of this tenant under a legal hold stay (O17).
+            held = set(scope.held_categories)
         else:
             return {}
         # A subject erased while still pending (training-records was not asked yet) can never be
         # looked up: it counts as affected from now on, so the register's numbers stay whole.
-        counts: dict[str, int] = {"breach_affected_subjects": int(await conn.fetchval(
-            f"""WITH gone AS (DELETE FROM breach_affected_subject WHERE {where}
-                              RETURNING breach_id, lookup),
-                     pending AS (SELECT breach_id, count(*)::int AS n FROM gone
-                                 WHERE lookup = 'pending' GROUP BY breach_id),
-                     moved AS (UPDATE breach b SET pending_subjects = b.pending_subjects - p.n,
-                                                   affected_subjects = b.affected_subjects + p.n
-                               FROM pending p WHERE b.id = p.breach_id RETURNING 1)
-                SELECT count(*) FROM gone""", *args))}
+        counts: dict[str, int] = {}
+        if "breach_affected_subjects" not in held:
+            counts["breach_affected_subjects"] = int(await conn.fetchval(
+                f"""WITH gone AS (DELETE FROM breach_affected_subject WHERE {where}
+                                  RETURNING breach_id, lookup),
+                         pending AS (SELECT breach_id, count(*)::int AS n FROM gone
+                                     WHERE lookup = 'pending' GROUP BY breach_id),
+                         moved AS (UPDATE breach b SET pending_subjects = b.pending_subjects - p.n,
+                                                       affected_subjects = b.affected_subjects + p.n
+                                   FROM pending p WHERE b.id = p.breach_id RETURNING 1)
+                    SELECT count(*) FROM gone""", *args))
         for category, table in (("breach_people_notices", "breach_people_notice"),
                                 ("breach_reporter_contacts", "breach_reporter"),
                                 ("authority_disclosure_subjects", "authority_disclosure_subject")):
+            if category in held:
+                continue
             counts[category] = rows_affected(await conn.execute(
                 f"DELETE FROM {table} WHERE {where}", *args))
         return counts

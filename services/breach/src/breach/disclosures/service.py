@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -13,7 +12,9 @@ from breach.settings import Settings
 from breach.timeline import Actor
 from privacy_kit.errors import ApiError
 from privacy_kit.outbox import emit
+from privacy_kit.paging import PageParams
 from privacy_kit.protocol import DisclosureRecorded
+from privacy_kit.sorting import Ordering, SortOrder
 
 VISIBLE_TO_TENANT = "(secrecy_ground IS NULL OR secrecy_lifted_at IS NOT NULL)"
 
@@ -77,16 +78,21 @@ async def get(conn: asyncpg.Connection, disclosure_id: uuid.UUID,
     return Disclosure.model_validate(dict(row)) if row else None
 
 
+ORDERING = Ordering({"disclosed_at": ("disclosed_at", "timestamptz")}, tiebreak=("id", "uuid"),
+                    default="-disclosed_at")
+
+
 async def list_disclosures(
-    conn: asyncpg.Connection, *, tenant_id: str | None, tenant_view: bool,
-    after: list[Any] | None, limit: int,
+    conn: asyncpg.Connection, *, tenant_id: str | None, tenant_view: bool, page: PageParams,
+    sort: SortOrder,
 ) -> list[Disclosure]:
+    """Up to `page.limit + 1` disclosures after the page's cursor, in the order asked for."""
+    where, order_by, args = sort.keyset(page, first_param=3)
     rows = await conn.fetch(
         f"""SELECT * FROM authority_disclosure
             WHERE ($1::text IS NULL OR tenant_id = $1) AND (NOT $2 OR {VISIBLE_TO_TENANT})
-              AND ($3::timestamptz IS NULL OR (disclosed_at, id) < ($3, $4::uuid))
-            ORDER BY disclosed_at DESC, id DESC LIMIT $5""",
-        tenant_id, tenant_view, datetime.fromisoformat(after[0]) if after else None,
-        after[1] if after else None, limit,
+              AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, tenant_view, *args,
     )
     return [Disclosure.model_validate(dict(r)) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from breach.clock import Now, refuse_future
 from breach.disclosures import service
@@ -15,6 +15,7 @@ from breach.timeline import Actor
 from privacy_kit.auth import CurrentPrincipal, Staff, forbidden
 from privacy_kit.deps import DbConn
 from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1/authority-disclosures", tags=["authority disclosures"])
 
@@ -46,6 +47,7 @@ async def record(
 @router.get("", summary="Disclosures: staff see all; a Beheerder their tenant's, unless withheld")
 async def list_disclosures(
     principal: CurrentPrincipal, conn: DbConn, paging: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
     tenant_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[Disclosure]:
     own = _tenant_view(principal)
@@ -54,8 +56,8 @@ async def list_disclosures(
             raise forbidden("This belongs to another organisation.")
         tenant_id = own
     rows = await service.list_disclosures(conn, tenant_id=tenant_id, tenant_view=own is not None,
-                                          after=paging.cursor, limit=paging.limit + 1)
-    return page_of(rows, paging, key=lambda d: [d.disclosed_at.isoformat(), str(d.id)])
+                                          page=paging, sort=sort)
+    return page_of(rows, paging, key=sort.cursor_key)
 
 
 @router.get("/{disclosure_id}", response_model=Disclosure, summary="One disclosure")

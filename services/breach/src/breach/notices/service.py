@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -20,12 +19,14 @@ from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
 from privacy_kit.messages import queue_message
 from privacy_kit.outbox import emit
+from privacy_kit.paging import PageParams
 from privacy_kit.protocol import (
     BreachNoticeDueSoon,
     BreachNoticeOverdue,
     BreachPeopleNotified,
     BreachTenantNotified,
 )
+from privacy_kit.sorting import Ordering, SortOrder
 
 NOTICE_SQL = """
     SELECT n.id, n.breach_id, n.tenant_id, n.affected_count, n.all_participants_may_be_affected,
@@ -79,18 +80,24 @@ async def tenant_of(conn: asyncpg.Connection, notice_id: uuid.UUID) -> str:
     return tenant
 
 
+ORDERING = Ordering(
+    {"opened_at": ("n.opened_at", "timestamptz"), "due_at": ("n.due_at", "timestamptz")},
+    tiebreak=("n.id", "uuid"), default="-opened_at")
+
+
 async def list_notices(
     *, conn: asyncpg.Connection, now: datetime, settings: Settings, tenant_id: str | None,
-    breach_id: uuid.UUID | None, status: str | None, after: list[Any] | None, limit: int,
+    breach_id: uuid.UUID | None, status: str | None, page: PageParams, sort: SortOrder,
 ) -> list[TenantNotice]:
+    """Up to `page.limit + 1` notices after the page's cursor, in the order asked for."""
+    where, order_by, args = sort.keyset(page, first_param=4)
     rows = await conn.fetch(
-        NOTICE_SQL + """
+        NOTICE_SQL + f"""
         WHERE ($1::text IS NULL OR n.tenant_id = $1) AND ($2::uuid IS NULL OR n.breach_id = $2)
           AND ($3::text IS NULL OR ($3 = 'open') = (n.notified_at IS NULL))
-          AND ($4::timestamptz IS NULL OR (n.opened_at, n.id) < ($4, $5::uuid))
-        ORDER BY n.opened_at DESC, n.id DESC LIMIT $6""",
-        tenant_id, breach_id, status, datetime.fromisoformat(after[0]) if after else None,
-        after[1] if after else None, limit,
+          AND {where}
+        ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, breach_id, status, *args,
     )
     return [to_notice(r, now, settings) for r in rows]
 

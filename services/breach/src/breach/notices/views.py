@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from breach.clock import Now, refuse_future
 from breach.lookup import DirectoryUnavailable
@@ -27,6 +27,7 @@ from privacy_kit.auth import CurrentPrincipal, Principal, Staff, forbidden
 from privacy_kit.deps import DbConn
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1/breach-notices", tags=["breach notices"])
 people_router = APIRouter(prefix="/v1/breaches", tags=["breaches"])
@@ -60,6 +61,7 @@ async def _read(conn: DbConn, notice_id: uuid.UUID, now: datetime, settings: Set
 )
 async def list_notices(
     principal: CurrentPrincipal, conn: DbConn, paging: Paging, now: Now, settings: SettingsDep,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
     status: Literal["open", "notified"] | None = None,
     breach_id: uuid.UUID | None = None,
     tenant_id: Annotated[str | None, Query(max_length=200, description="Staff only")] = None,
@@ -71,8 +73,8 @@ async def list_notices(
         tenant_id = own
     rows = await service.list_notices(
         conn=conn, now=now, settings=settings, tenant_id=tenant_id, breach_id=breach_id,
-        status=status, after=paging.cursor, limit=paging.limit + 1)
-    return page_of(rows, paging, key=lambda n: [n.opened_at.isoformat(), str(n.id)])
+        status=status, page=paging, sort=sort)
+    return page_of(rows, paging, key=sort.cursor_key)
 
 
 @router.get("/mine", summary="Breach notices sent to me (Art. 34): what I was told, and when")

@@ -39,6 +39,7 @@ from breach.settings import Settings
 from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
 from privacy_kit.outbox import emit, emit_many
+from privacy_kit.paging import PageParams
 from privacy_kit.protocol import (
     BreachAssessed,
     BreachRegistered,
@@ -49,6 +50,7 @@ from privacy_kit.protocol import (
     BreachUpdated,
     Payload,
 )
+from privacy_kit.sorting import Ordering, SortOrder
 
 TRANSITIONS: dict[State, set[State]] = {
     State.reported: {State.investigating, State.contained, State.notified, State.closed},
@@ -523,10 +525,18 @@ OVERDUE_SQL = """(EXISTS (SELECT 1 FROM breach_tenant_notification n WHERE n.bre
                       AND b.authority_due_at < $1))"""
 
 
+ORDERING = Ordering(
+    {"registered_at": ("b.registered_at", "timestamptz"),
+     "discovered_at": ("b.discovered_at", "timestamptz")},
+    tiebreak=("b.id", "uuid"), default="-registered_at")
+
+
 async def list_breaches(
     *, conn: asyncpg.Connection, now: datetime, state: State | None, overdue: bool | None,
-    after: list[Any] | None, limit: int,
+    page: PageParams, sort: SortOrder,
 ) -> list[BreachSummary]:
+    """Up to `page.limit + 1` breaches after the page's cursor, in the order asked for."""
+    where, order_by, args = sort.keyset(page, first_param=4)
     rows = await conn.fetch(
         f"""SELECT b.id, b.title, b.state, b.risk, b.discovered_at, b.registered_at,
                    b.affected_subjects,
@@ -536,10 +546,9 @@ async def list_breaches(
             FROM breach b
             WHERE ($2::text IS NULL OR b.state = $2)
               AND ($3::boolean IS NULL OR {OVERDUE_SQL} = $3)
-              AND ($4::timestamptz IS NULL OR (b.registered_at, b.id) < ($4, $5::uuid))
-            ORDER BY b.registered_at DESC, b.id DESC LIMIT $6""",
-        now, state.value if state else None, overdue,
-        datetime.fromisoformat(after[0]) if after else None, after[1] if after else None, limit,
+              AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        now, state.value if state else None, overdue, *args,
     )
     return [BreachSummary.model_validate(dict(r)) for r in rows]
 

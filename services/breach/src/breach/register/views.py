@@ -35,6 +35,7 @@ from privacy_kit.auth import Staff
 from privacy_kit.deps import DbConn
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,13 @@ async def register_breach(
 @router.get("", summary="The register, newest first; filter by state or overdue")
 async def list_breaches(
     principal: Staff, conn: DbConn, paging: Paging, now: Now,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
     state: State | None = None,
     overdue: Annotated[bool | None, Query(description="Only breaches with an overdue notice")] = None,
 ) -> Page[BreachSummary]:
     rows = await service.list_breaches(conn=conn, now=now, state=state, overdue=overdue,
-                                       after=paging.cursor, limit=paging.limit + 1)
-    return page_of(rows, paging, key=lambda b: [b.registered_at.isoformat(), str(b.id)])
+                                       page=paging, sort=sort)
+    return page_of(rows, paging, key=sort.cursor_key)
 
 
 @router.get("/deadlines", summary="Notices due within the warning window (4 h) and overdue ones")

@@ -29,6 +29,8 @@ from consent.ledger.models import (
 )
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import ALL_ROWS, Ordering, SortOrder
 
 RECORD_COLUMNS = """id, subject_id, chain_index, purpose_id, granted, policy_version, method,
     actor_sub, actor_role, on_behalf, tenant_id, parental_consent_id, gpc, recorded_at,
@@ -269,14 +271,29 @@ async def announce_changes(
                                          granted=state.granted, tenant_id=tenant_id)
 
 
+HISTORY_ORDERING = Ordering(
+    {"chain_index": ("chain_index", "integer")}, tiebreak=("chain_index", "integer"),
+    default="chain_index", tiebreak_key="chain_index",
+)
+OBJECTION_ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz")}, tiebreak=("id", "uuid"), default="created_at",
+)
+PARENTAL_CONSENT_ORDERING = Ordering(
+    {"verified_at": ("verified_at", "timestamptz")}, tiebreak=("id", "uuid"),
+    default="verified_at",
+)
+
+
 async def history(
-    *, conn: asyncpg.Connection, subject_id: str, purpose_id: str | None = None
+    *, conn: asyncpg.Connection, subject_id: str, purpose_id: str | None = None,
+    page: PageParams = ALL_ROWS, sort: SortOrder = HISTORY_ORDERING.default_order,
 ) -> list[ConsentRecordRead]:
+    where, order_by, args = sort.keyset(page, first_param=3)
     rows = await conn.fetch(
         f"""SELECT {RECORD_COLUMNS} FROM consent_record
-            WHERE subject_id = $1 AND ($2::text IS NULL OR purpose_id = $2)
-            ORDER BY chain_index""",
-        subject_id, purpose_id,
+            WHERE subject_id = $1 AND ($2::text IS NULL OR purpose_id = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        subject_id, purpose_id, *args,
     )
     return [record_read(r) for r in rows]
 
@@ -325,11 +342,15 @@ OBJECTION_COLUMNS = """id, subject_id, purposes, actor_sub, actor_role, created_
     lifted_by"""
 
 
-async def objections(*, conn: asyncpg.Connection, subject_id: str) -> list[ObjectionRead]:
+async def objections(
+    *, conn: asyncpg.Connection, subject_id: str, page: PageParams = ALL_ROWS,
+    sort: SortOrder = OBJECTION_ORDERING.default_order,
+) -> list[ObjectionRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"SELECT {OBJECTION_COLUMNS} FROM marketing_objection WHERE subject_id = $1 "
-        "ORDER BY created_at",
-        subject_id,
+        f"""SELECT {OBJECTION_COLUMNS} FROM marketing_objection WHERE subject_id = $1
+            AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        subject_id, *args,
     )
     return [_objection_read(r) for r in rows]
 
@@ -396,9 +417,12 @@ async def add_parental_consent(
 
 
 async def parental_consents(
-    *, conn: asyncpg.Connection, subject_id: str
+    *, conn: asyncpg.Connection, subject_id: str, page: PageParams = ALL_ROWS,
+    sort: SortOrder = PARENTAL_CONSENT_ORDERING.default_order,
 ) -> list[ParentalConsentRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        "SELECT * FROM parental_consent WHERE subject_id = $1 ORDER BY verified_at", subject_id
+        f"""SELECT * FROM parental_consent WHERE subject_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args
     )
     return [ParentalConsentRead(**dict(r)) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from consent.ledger import receipts, service
 from consent.ledger.models import (
@@ -24,6 +24,9 @@ from consent.settings import SettingsDep
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Staff, SubjectPrincipal
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import RequestLanguage
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 
@@ -58,10 +61,13 @@ async def put_consent(
 @router.get("/subjects/{subject_id}/consents/history",
             summary="Every grant and withdrawal, oldest first")
 async def get_history(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal,
-    purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
-) -> list[ConsentRecordRead]:
-    return await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.HISTORY_ORDERING)],
+    purpose: Annotated[str | None, Query(description="Only this purpose", max_length=48)] = None,
+) -> Page[ConsentRecordRead]:
+    rows = await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose, page=page,
+                                 sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/subjects/{subject_id}/consents/verification",
@@ -74,18 +80,21 @@ async def verify(subject_id: str, conn: DbConn, _: SubjectPrincipal) -> ChainVer
             summary="A consent receipt (ISO/IEC 27560, Kantara) for one record")
 async def get_receipt(
     subject_id: str, record_id: uuid.UUID, conn: DbConn, _: SubjectPrincipal,
-    settings: SettingsDep,
+    settings: SettingsDep, language: RequestLanguage, response: Response,
 ) -> dict[str, Any]:
+    response.headers["Content-Language"] = language
     return await receipts.receipt(conn=conn, settings=settings,
-                                  subject_id=subject_id, record_id=record_id)
+                                  subject_id=subject_id, record_id=record_id, language=language)
 
 
 @router.get("/subjects/{subject_id}/marketing-objections",
             summary="Objections to direct marketing, the active one without lifted_at")
 async def list_objections(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ObjectionRead]:
-    return await service.objections(conn=conn, subject_id=subject_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.OBJECTION_ORDERING)],
+) -> Page[ObjectionRead]:
+    rows = await service.objections(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.put("/subjects/{subject_id}/marketing-objection",
@@ -126,9 +135,11 @@ async def add_parental_consent(
 
 @router.get("/subjects/{subject_id}/parental-consents", summary="Parental consents on record")
 async def list_parental_consents(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ParentalConsentRead]:
-    return await service.parental_consents(conn=conn, subject_id=subject_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.PARENTAL_CONSENT_ORDERING)],
+) -> Page[ParentalConsentRead]:
+    rows = await service.parental_consents(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/consent-renewals",

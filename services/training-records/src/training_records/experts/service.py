@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.paging import Page, PageParams, page_of
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.experts.models import ExpertCreate, ExpertPublic, ExpertRead
 from training_records.sensitive import refuse_bsn
 
@@ -30,8 +32,16 @@ async def create(*, conn: asyncpg.Connection, body: ExpertCreate, actor: str) ->
     return ExpertRead(**_public(row), email=row["email"], created_at=row["created_at"])
 
 
-async def list_public(*, conn: asyncpg.Connection) -> list[ExpertPublic]:
-    return [ExpertPublic(**_public(r)) for r in await conn.fetch(f"{_PUBLIC} ORDER BY name, id")]
+ORDERING = Ordering({"name": ("name", "text")}, tiebreak=("id", "uuid"), default="name")
+
+
+async def list_public(
+    *, conn: asyncpg.Connection, page: PageParams, sort: SortOrder
+) -> Page[ExpertPublic]:
+    where, order_by, args = sort.keyset(page, first_param=1)
+    rows = await conn.fetch(
+        f"{_PUBLIC} AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}", *args)
+    return page_of([ExpertPublic(**_public(r)) for r in rows], page, sort.cursor_key)
 
 
 async def get_public(*, conn: asyncpg.Connection, expert_id: uuid.UUID) -> ExpertPublic | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Operator
+from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
 from training_records.access import not_found
 from training_records.experts import service
 from training_records.experts.models import ExpertCreate, ExpertPublic, ExpertRead
@@ -22,10 +25,13 @@ async def create_expert(body: ExpertCreate, conn: DbConn, principal: Operator) -
         return await service.create(conn=conn, body=body, actor=principal.sub)
 
 
-@router.get("", response_model=list[ExpertPublic],
+@router.get("", response_model=Page[ExpertPublic],
             summary="Public profiles of subject-matter experts (any signed-in user)")
-async def list_experts(conn: DbConn, principal: CurrentPrincipal) -> list[ExpertPublic]:
-    return await service.list_public(conn=conn)
+async def list_experts(
+    conn: DbConn, principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+) -> Page[ExpertPublic]:
+    return await service.list_public(conn=conn, page=page, sort=sort)
 
 
 @router.get("/{expert_id}", response_model=ExpertPublic,

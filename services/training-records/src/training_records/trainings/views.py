@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Operator
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 from training_records.access import not_found
 from training_records.settings import SettingsDep
 from training_records.trainings import service
-from training_records.trainings.models import Benchmark, TrainingCreate, TrainingList, TrainingRead
+from training_records.trainings.models import Benchmark, TrainingCreate, TrainingRead
 
 router = APIRouter(prefix="/v1/trainings", tags=["trainings"])
 
@@ -23,9 +26,14 @@ async def create_training(
         return await service.create(conn=conn, body=body)
 
 
-@router.get("", response_model=TrainingList, summary="The training catalogue (any signed-in user)")
-async def list_trainings(conn: DbConn, principal: CurrentPrincipal) -> TrainingList:
-    return TrainingList(items=await service.list_all(conn=conn))
+@router.get("", response_model=Page[TrainingRead],
+            summary="The training catalogue (any signed-in user)")
+async def list_trainings(
+    conn: DbConn, principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+) -> Page[TrainingRead]:
+    rows = await service.list_page(conn=conn, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/{training_id}", response_model=TrainingRead, summary="One training and its modules")
