@@ -93,10 +93,10 @@ async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store
                               json={"kind": "erasure", "details": "Verwijder mijn gegevens"})
         assert filed.status_code == 201, filed.text
         breach = await gw.post("/v1/breaches", headers=dpo, json={
-            "title": "Mail to the wrong client", "facts": "A results export went astray.",
-            "discovered_at": "2026-11-20T10:00:00Z",
-            "affected_subjects": [{"subject_id": subject, "tenant_id": tenant_id}]})
+            "title": "Mail to the wrong client", "description": "A results export went astray.",
+            "discovered_at": "2026-11-20T10:00:00Z", "affected_subject_ids": [subject]})
         assert breach.status_code == 201, breach.text
+        assert breach.json()["tenant_notices"]["total"] == 1  # its tenant, from training-records
         hold = await gw.post("/v1/legal-holds", headers=dpo,
                              json={"subject_id": subject, "reason": "claim, since settled"})
         assert hold.status_code == 201, hold.text

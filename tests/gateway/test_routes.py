@@ -43,6 +43,13 @@ from gateway.routes import find_route
         ("POST", "/v1/contract-terminations", "retention", False, None),
         ("GET", "/v1/contract-terminations/c1/exports/e1/download", "retention", False, None),
         ("GET", "/v1/breaches/b1", "breach", False, {"dpo", "operator"}),
+        ("GET", "/v1/breaches/b1/authority-report", "breach", False, {"dpo", "operator"}),
+        ("GET", "/v1/breach-notices", "breach", False, {"dpo", "operator", "beheerder"}),
+        ("POST", "/v1/breach-notices/n1/acknowledgement", "breach", False,
+         {"dpo", "operator", "beheerder"}),
+        ("GET", "/v1/breach-notices/mine", "breach", False, None),
+        ("GET", "/v1/authority-disclosures", "breach", False, {"dpo", "operator", "beheerder"}),
+        ("POST", "/v1/authority-disclosures", "breach", False, {"dpo", "operator"}),
         ("POST", "/v1/subject-requests", "subject-rights", False, None),
     ],
 )

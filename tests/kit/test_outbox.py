@@ -170,3 +170,33 @@ async def test_a_refused_publish_records_attempts_and_the_error_on_the_rows(
         await relay.stop()
         broker.stop()
         await pool.close()
+
+
+async def test_emit_many_writes_each_event_as_emit_would_in_one_statement(suite: Suite) -> None:
+    import uuid
+
+    from privacy_kit.outbox import emit_many
+    from privacy_kit.protocol import BreachTenantNoticeOpened, payload_of
+
+    pool = await _pool(suite)
+    settings = ServiceSettings(**suite.env(suite.admin_dsn, "outbox-test"))
+    breach = uuid.uuid4()
+    payloads = [BreachTenantNoticeOpened(breach_id=breach, notice_id=uuid.uuid4(),
+                                         affected_subjects=n, due_at="2026-03-29T08:30:00Z")
+                for n in (1, 2)]
+    async with pool.acquire() as conn, conn.transaction():
+        written = await emit_many(conn, payloads, source="breach", tenant_ids=["t-1", "t-2"])
+        with pytest.raises(ValueError):
+            await emit_many(conn, payloads, source="breach", tenant_ids=["t-1"])
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT topic, key, tenant_id FROM outbox ORDER BY seq")
+    assert [tuple(r) for r in rows] == [(Topic.BREACH, "t-1", "t-1"), (Topic.BREACH, "t-2", "t-2")]
+    relay = OutboxRelay(settings, pool)
+    assert await relay.publish_batch() == 2
+    events = await read_events(suite.kafka_bootstrap, suite.topic(Topic.BREACH), expect=2)
+    # Different keys: no order between them on the wire.
+    received = sorted(events, key=lambda e: e.data["affected_subjects"])
+    assert [payload_of(e, BreachTenantNoticeOpened) for e in received] == payloads
+    assert [e.id for e in received] == [e.id for e in written]
+    await relay.stop()
+    await pool.close()

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from breach.main import create_app as create_breach
 from breach.settings import Settings as BreachSettings
+from devstack.infra import free_port
 from devstack.testing import Suite, app_client, auth, wait_for
 from privacy_kit.db import create_pool, migrate
 from retention.erasure import service
@@ -53,8 +54,11 @@ async def stores(module_suite: Suite):
             ("subject-rights", create_subject_rights, SubjectRightsSettings),
         ):
             s.dsns[name] = await suite.new_database(name)
-            extra = {"expected_stores": list(STORES)} if name == "retention" else {}
-            app = factory(settings_cls(**{**suite.env(s.dsns[name], name), **extra}))
+            extra: dict[str, object] = (
+                {"expected_stores": list(STORES)} if name == "retention" else {})
+            # No training-records here: breach keeps its subjects pending (never a stray :8001).
+            app = factory(settings_cls(**{**suite.env(s.dsns[name], name), **extra},
+                                       training_records_url=f"http://127.0.0.1:{free_port()}"))
             s.clients[name] = await stack.enter_async_context(app_client(app))
 
         async def all_known() -> bool:
@@ -81,9 +85,8 @@ async def test_o25_subject_erasure_reaches_every_store_and_issues_a_certificate(
         headers=participant)
     assert filed.status_code == 201, filed.text
     breach = await stores.clients["breach"].post("/v1/breaches", headers=DPO, json={
-        "title": "Lost laptop", "facts": "A laptop with an export was lost.",
-        "discovered_at": "2026-11-20T10:00:00Z",
-        "affected_subjects": [{"subject_id": subject, "tenant_id": tenant}]})
+        "title": "Lost laptop", "description": "A laptop with an export was lost.",
+        "discovered_at": "2026-11-20T10:00:00Z", "affected_subject_ids": [subject]})
     assert breach.status_code == 201, breach.text
 
     created = await stores.retention.post("/v1/erasure-jobs", headers=DPO, json={
@@ -121,9 +124,9 @@ async def test_o25_subject_erasure_reaches_every_store_and_issues_a_certificate(
                        "SELECT * FROM subject_request WHERE subject_id = $1", subject) == []
     assert await _rows(stores.dsns["retention"],
                        "SELECT * FROM erasure_job WHERE subject_id = $1", subject) == []
-    # The breach register keeps its count per tenant (O26) without naming the person.
+    # The breach register keeps its count (O26) without naming the person.
     kept = await stores.clients["breach"].get(f"/v1/breaches/{breach.json()['id']}", headers=DPO)
-    assert kept.json()["notifications"][0]["affected_count"] == 1
+    assert kept.json()["affected_subjects"] == 1 and kept.json()["pending_subjects"] == 0
 
 
 async def test_o17_a_subject_under_legal_hold_is_not_erased_until_released(stores: Stores) -> None:

@@ -88,8 +88,15 @@ ROUTES: tuple[Route, ...] = (
     Route(WRITES, r"^/v1/sub-processors(/|$)", "retention", roles=OPERATOR),
     # What each store wrote to people (identity codes, notices), for staff.
     *(Route("GET", rf"^/v1/messages/{store}/?$", store, roles=STAFF) for store in STORES),
-    # Breaches and subject requests.
+    # Breaches (O26-O28): the register is staff only; a Beheerder reaches their own tenant's
+    # notices (the service filters by the token's tenant); anyone signed in reads the notices
+    # sent to them. Disclosures to authorities (O30): staff record, Beheerders read their own.
+    Route("GET", r"^/v1/breach-notices/mine/?$", "breach"),
+    Route("*", r"^/v1/breach-notices(/|$)", "breach", roles=STAFF | {"beheerder"}),
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
+    Route("GET", r"^/v1/authority-disclosures(/|$)", "breach", roles=STAFF | {"beheerder"}),
+    Route("*", r"^/v1/authority-disclosures(/|$)", "breach", roles=STAFF),
+    # Subject requests.
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
 )
 

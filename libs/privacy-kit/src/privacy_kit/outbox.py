@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,41 @@ async def emit(
                      correlation_id=correlation_id)
     await write_envelope(conn, payload.TOPIC, event, key=key)
     return event
+
+
+async def emit_many(
+    conn: asyncpg.Connection,
+    payloads: Sequence[Payload],
+    *,
+    source: str,
+    tenant_ids: Sequence[str | None] | None = None,
+    subject_ids: Sequence[str | None] | None = None,
+    correlation_id: str | None = None,
+) -> list[Envelope]:
+    """Many events in one statement (e.g. one per tenant a breach affects), as `emit` writes
+    each: same topic rule, key = subject, else tenant. `tenant_ids`/`subject_ids` run parallel
+    to `payloads`."""
+    if not payloads:
+        return []
+    tenants = list(tenant_ids) if tenant_ids is not None else [None] * len(payloads)
+    subjects = list(subject_ids) if subject_ids is not None else [None] * len(payloads)
+    if not len(tenants) == len(subjects) == len(payloads):
+        raise ValueError("tenant_ids and subject_ids must run parallel to payloads")
+    events = [envelope(p, source=source, subject_id=s, tenant_id=t, correlation_id=correlation_id)
+              for p, t, s in zip(payloads, tenants, subjects, strict=True)]
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    await conn.execute(
+        """INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
+           SELECT i, tp, k, e::jsonb, $5, s, t
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[])
+                AS x(i, tp, k, e, s, t)""",
+        [e.id for e in events], [p.TOPIC for p in payloads],
+        [e.subject_id or e.tenant_id for e in events], [e.model_dump_json() for e in events],
+        carrier.get("traceparent"), subjects, tenants,
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    return events
 
 
 async def write_envelope(

@@ -325,13 +325,161 @@ class PolicyPublished(Payload):
 
 
 class BreachRegistered(Payload):
-    """A breach affects people of this tenant (the envelope's tenant id): a count only."""
+    """A breach entered the register (O26): counts only, never its facts or the people."""
 
     TYPE = "breach.registered"
     TOPIC = Topic.BREACH
 
     breach_id: uuid.UUID
     affected_subjects: int = Field(ge=0)
+    tenants: int = Field(default=0, ge=0, description="Client organisations with a notice")
+    unknown_subjects: int = Field(default=0, ge=0, description="Subject ids no store knows")
+
+
+class BreachUpdated(Payload):
+    """A follow-up report changed facts of a breach: the names of the facts only."""
+
+    TYPE = "breach.updated"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    fields: list[str]
+
+
+class BreachSubjectsAdded(Payload):
+    """More affected people became known: counts only."""
+
+    TYPE = "breach.subjects_added"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    added: int = Field(ge=0)
+    unknown: int = Field(ge=0)
+    pending: int = Field(ge=0, description="Not yet looked up (training-records unreachable)")
+    tenants: int = Field(ge=0, description="Tenants whose count changed or that were added")
+
+
+class BreachAssessed(Payload):
+    """A risk assessment (GDPR Art. 33-34) was recorded; what it requires follows from it."""
+
+    TYPE = "breach.assessed"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    risk: Literal["no_risk", "risk", "high_risk"]
+    art34_exception: str | None = Field(default=None, description="An Art. 34(3) reason code")
+    authority_report_required: bool
+    people_notice_required: bool
+
+
+class BreachStateChanged(Payload):
+    TYPE = "breach.state_changed"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    from_state: str
+    to_state: str
+
+
+class BreachTenantNoticeOpened(Payload):
+    """A client organisation (the envelope's tenant) has a breach notice, due 24 h on (O27)."""
+
+    TYPE = "breach.tenant_notice_opened"
+    TOPIC = Topic.BREACH
+    ABOUT = "tenant"
+
+    breach_id: uuid.UUID
+    notice_id: uuid.UUID
+    affected_subjects: int = Field(ge=0)
+    all_participants_may_be_affected: bool = False
+    due_at: datetime
+
+
+class BreachTenantNoticeUpdated(Payload):
+    """The tenant's count of affected people grew (subjects added later)."""
+
+    TYPE = "breach.tenant_notice_updated"
+    TOPIC = Topic.BREACH
+    ABOUT = "tenant"
+
+    breach_id: uuid.UUID
+    notice_id: uuid.UUID
+    affected_subjects: int = Field(ge=0)
+    added: int = Field(ge=0)
+
+
+class BreachTenantNotified(Payload):
+    """The tenant's notice was delivered: acknowledged by a Beheerder or delivered by staff."""
+
+    TYPE = "breach.tenant_notified"
+    TOPIC = Topic.BREACH
+    ABOUT = "tenant"
+
+    breach_id: uuid.UUID
+    notice_id: uuid.UUID
+    via: str = Field(description="acknowledged, phone, e-mail, letter or other")
+    late: bool
+
+
+class BreachNoticeDueSoon(Payload):
+    """A notice is due within the warning window (4 h) and not yet given; emitted once."""
+
+    TYPE = "breach.notice_due_soon"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    notice: Literal["tenant", "authority"]
+    notice_id: uuid.UUID | None = None
+    due_at: datetime
+    minutes_left: int = Field(ge=0)
+
+
+class BreachNoticeOverdue(Payload):
+    """A notice passed its due time without being given; emitted once."""
+
+    TYPE = "breach.notice_overdue"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    notice: Literal["tenant", "authority"]
+    notice_id: uuid.UUID | None = None
+    due_at: datetime
+    minutes_overdue: int = Field(ge=0)
+
+
+class BreachAuthorityNotified(Payload):
+    """The report to the Autoriteit Persoonsgegevens was submitted (initial or follow-up)."""
+
+    TYPE = "breach.authority_notified"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    phase: Literal["initial", "follow_up"]
+    late: bool
+
+
+class BreachPeopleNotified(Payload):
+    """Affected people were told (GDPR Art. 34): counts only."""
+
+    TYPE = "breach.people_notified"
+    TOPIC = Topic.BREACH
+
+    breach_id: uuid.UUID
+    notified: int = Field(ge=0)
+    without_contact: int = Field(ge=0, description="Known people with no address to write to")
+
+
+class DisclosureRecorded(Payload):
+    """Data of the tenant (the envelope's tenant) was disclosed to an authority (O30)."""
+
+    TYPE = "disclosure.recorded"
+    TOPIC = Topic.BREACH
+    ABOUT = "tenant"
+
+    disclosure_id: uuid.UUID
+    subjects: int = Field(ge=0)
+    tenant_informed_beforehand: bool
+    withheld_from_tenant: bool
 
 
 # --- privacy.tenant -----------------------------------------------------------------------
