@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
@@ -27,6 +28,7 @@ from devstack.infra import (
     Tansu,
     create_database,
     drop_database,
+    free_port,
     start_embedded_postgres,
     with_database,
 )
@@ -92,6 +94,35 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server inside the test's event loop: it leaves the signal handlers alone."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Run the app (with its lifespan) as a real HTTP server on 127.0.0.1 in this event loop and
+    yield its base URL: for services that call each other over HTTP in one test process."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
+                            access_log=False)
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(), name=f"serve-{port}")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"the app on port {port} did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def wait_for(
@@ -193,6 +224,7 @@ __all__ = [
     "app_client",
     "auth",
     "read_events",
+    "serve",
     "service_auth",
     "token",
     "wait_for",

@@ -65,7 +65,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/consent-records(/|$)", "consent"),
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
-    # Retention and erasure.
+    # Retention and erasure. A Beheerder may start the erasure of a participant of their own
+    # tenant (retention checks whose participant it is).
+    Route("POST", r"^/v1/erasure-jobs/?$", "retention", roles=STAFF | {"beheerder"}),
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
     Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
                r"(/|$)", "retention", roles=STAFF),
@@ -73,7 +75,11 @@ ROUTES: tuple[Route, ...] = (
     *(Route("GET", rf"^/v1/messages/{store}/?$", store, roles=STAFF) for store in STORES),
     # Breaches and subject requests.
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
+    # The one-time identity code (O20) works without signing in: the code is the proof.
+    Route("POST", r"^/v1/subject-requests/[^/]+/verification/?$", "subject-rights", public=True),
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
+    # "Delete my account" (O25): the person opens an erasure request.
+    Route("POST", r"^/v1/subjects/[^/]+/erasure-request/?$", "subject-rights"),
 )
 
 

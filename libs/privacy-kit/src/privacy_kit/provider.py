@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
@@ -25,11 +25,15 @@ from privacy_kit.protocol import (
     ErasureScope,
     Event,
     InventoryPublished,
+    SubjectObjected,
     SubjectRestricted,
+    SubjectRestrictionConfirmed,
     SubjectRestrictionLifted,
 )
 
 log = logging.getLogger(__name__)
+
+Cause = Literal["restricted", "objected", "lifted"]
 
 __all__ = ["DataCategory", "ErasureScope", "PrivacyProvider", "internal_router",
            "privacy_subscriptions", "publish_inventory"]
@@ -54,6 +58,11 @@ class PrivacyProvider(ABC):
 
     async def lift(self, conn: asyncpg.Connection, subject_id: str) -> None:  # noqa: B027
         """Resume processing after a restriction."""
+
+    async def object_to_processing(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        """An objection (Art. 21) restricts processing until the controller has assessed it
+        (Art. 18(1)(d)); lifting the restriction ends it."""
+        await self.restrict(conn, subject_id)
 
 
 def inventory_payload(provider: PrivacyProvider) -> InventoryPublished:
@@ -94,15 +103,32 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
             key=str(request.job_id),
         )
 
+    async def confirm(conn: asyncpg.Connection, event: Event[Any], cause: Cause) -> None:
+        # In the handler's transaction: the confirmation exists exactly when the effect does.
+        await emit(
+            conn,
+            SubjectRestrictionConfirmed(store=provider.store, cause=cause,
+                                        restricted=cause != "lifted"),
+            source=source, subject_id=event.subject(), tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id or str(event.id),
+        )
+
     async def on_restricted(conn: asyncpg.Connection, event: Event[SubjectRestricted]) -> None:
         await provider.restrict(conn, event.subject())
+        await confirm(conn, event, "restricted")
+
+    async def on_objected(conn: asyncpg.Connection, event: Event[SubjectObjected]) -> None:
+        await provider.object_to_processing(conn, event.subject())
+        await confirm(conn, event, "objected")
 
     async def on_lifted(conn: asyncpg.Connection, event: Event[SubjectRestrictionLifted]) -> None:
         await provider.lift(conn, event.subject())
+        await confirm(conn, event, "lifted")
 
     return subscribe(
         on(ErasureRequested, on_erasure_requested),
         on(SubjectRestricted, on_restricted),
+        on(SubjectObjected, on_objected),
         on(SubjectRestrictionLifted, on_lifted),
     )
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
+from consent.ledger.internal import router as internal_router
 from consent.ledger.views import router as ledger_router
 from consent.provider import ConsentProvider
 from consent.settings import Settings
@@ -23,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: consent",
         description="Purposes, policy versions, the append-only consent ledger with hash chain, "
                     "cookie choices with Google Consent Mode v2, marketing objections.",
-        routers=[catalogue_router, ledger_router, cookie_router],
+        routers=[catalogue_router, ledger_router, cookie_router, internal_router],
         provider=ConsentProvider(settings),
         migrations=MIGRATIONS,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from consent import events
 from consent.ledger import receipts, service
 from consent.settings import Settings
 from privacy_kit.db import rows_affected
@@ -89,6 +90,15 @@ class ConsentProvider(PrivacyProvider):
             "parental_consents": [p.model_dump(mode="json") for p in parental],
         }
 
+    async def restrict(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, "restricted")
+
+    async def object_to_processing(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, "objected")
+
+    async def lift(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, None)
+
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:
             return await _erase_subject(conn, scope.subject_id)
@@ -104,7 +114,21 @@ class ConsentProvider(PrivacyProvider):
         return {}
 
 
+async def _restriction(conn: asyncpg.Connection, subject_id: str, cause: str | None) -> None:
+    """Apply or lift a restriction and announce every purpose whose effective state flips, so
+    processors that follow consent.changed stop (or resume) too."""
+    before = await service.effective_state(conn=conn, subject_id=subject_id)
+    await service.set_restriction(conn=conn, subject_id=subject_id, cause=cause)
+    after = await service.effective_state(conn=conn, subject_id=subject_id)
+    for purpose, state in after.consents.items():
+        old = before.consents.get(purpose)
+        if old is not None and old.granted != state.granted:
+            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
+                                         granted=state.granted)
+
+
 async def _erase_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, int]:
+    await conn.execute("DELETE FROM subject_restriction WHERE subject_id = $1", subject_id)
     cookies = await conn.execute(
         """DELETE FROM cookie_choice WHERE subject_id = $1 OR cookie_id IN (
                SELECT cookie_id FROM cookie_choice WHERE subject_id = $1)""",

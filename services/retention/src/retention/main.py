@@ -13,6 +13,7 @@ from retention import handlers, sweeps
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
+from retention.register.internal import router as internal_register_router
 from retention.register.views import router as register_router
 from retention.settings import Settings
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Privacy Suite: retention",
         description="Erasure jobs, legal holds and the record of processing activities.",
-        routers=[erasure_router, legal_hold_router, register_router],
+        routers=[erasure_router, legal_hold_router, register_router, internal_register_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,

@@ -12,6 +12,7 @@ from privacy_kit.app import create_app as kit_create_app
 from training_records.certificates.views import router as certificates_router
 from training_records.experts.views import router as experts_router
 from training_records.handlers import SUBSCRIPTIONS
+from training_records.internal import router as internal_router
 from training_records.learning.views import router as learning_router
 from training_records.participants.imports import router as import_router
 from training_records.participants.views import router as participants_router
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Privacy Suite: training records",
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
-                 certificates_router, trainings_router, experts_router],
+                 certificates_router, trainings_router, experts_router, internal_router],
         provider=TrainingRecordsProvider(),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,
