@@ -7,6 +7,7 @@ silently partial. Bundles are kept for a limited time, then deleted; every downl
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -18,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 
 from subject_rights import clients
 from subject_rights.settings import Settings
@@ -48,16 +50,16 @@ def _tables(value: Any, path: list[str]) -> list[tuple[str, list[dict[str, Any]]
     return found
 
 
+def _cell(value: Any) -> Any:
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+
+
 def _csv(records: list[dict[str, Any]]) -> str:
-    columns: list[str] = []
-    for record in records:
-        columns.extend(k for k in record if k not in columns)
+    columns = list(dict.fromkeys(k for record in records for k in record))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: json.dumps(v, default=str, ensure_ascii=False)
-                         if isinstance(v, dict | list) else v for k, v in record.items()})
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows([_cell(r.get(c)) for c in columns] for r in records)
     return out.getvalue()
 
 
@@ -109,16 +111,16 @@ def _readers(exports: dict[str, clients.StoreExport]) -> list[dict[str, Any]]:
     return readers
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False, indent=2)
+def _dump(value: Any) -> bytes:
+    return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
 
 
 async def assemble(
     client: httpx.AsyncClient, settings: Settings, *, case_id: uuid.UUID, subject_id: str,
     kind: str,
 ) -> Bundle:
-    exports = await clients.exports(client, settings, subject_id)
-    register, register_error = await clients.processing_register(client, settings)
+    exports, (register, register_error) = await asyncio.gather(
+        clients.exports(client, settings, subject_id), clients.processing_register(client, settings))
     stores = {name: "included" if e.error is None else f"failed: {e.error}"
               for name, e in sorted(exports.items())}
     stores[REGISTER] = "included" if register_error is None else f"failed: {register_error}"
@@ -134,7 +136,8 @@ async def assemble(
                  "who_read_your_data.json: every read of your data by someone else",
     }
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
+    # Level 1: most of the size gain at a fraction of the time of the default.
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr("manifest.json", _dump(manifest))
         for name, export in sorted(exports.items()):
             if export.data is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import FastAPI, Request
 
 from privacy_kit.auth import mint_service_token
@@ -114,7 +115,7 @@ async def _export_one(
         if answer.status_code != 200:
             return StoreExport(store, None, f"HTTP {answer.status_code}",
                                time.perf_counter() - started)
-        body = answer.json()
+        body = orjson.loads(answer.content)
         return StoreExport(store, body.get("data") or {}, None, time.perf_counter() - started)
     except (httpx.HTTPError, ValueError) as exc:
         return StoreExport(store, None, _reason(exc), time.perf_counter() - started)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -89,11 +89,8 @@ def _received_at(body: SubjectRequestCreate, on_behalf: bool, settings: Settings
         raise ApiError(422, "invalid_received_on",
                        "received_on lies more than four weeks back; enter requests when they "
                        "arrive (the term runs from receipt).")
-    return max(deadlines.start_of_day(body.received_on), min(now, _noon(body.received_on)))
-
-
-def _noon(day: date) -> datetime:
-    return deadlines.start_of_day(day) + timedelta(hours=12)
+    # The term depends on the day of receipt only; its start stands for it.
+    return deadlines.start_of_day(body.received_on)
 
 
 async def _route(
@@ -219,8 +216,11 @@ async def after_verification(
     """A withdrawal of consent needs no decision (O11: as easy as giving): carried out once the
     person is identified."""
     if row["kind"] == "consent-withdrawal" and row["status"] == "verified":
-        return await _withdraw_consent(conn, client, settings, row, actor=SYSTEM,
-                                       actor_role="system", decided=False)
+        try:
+            return await _withdraw_consent(conn, client, settings, row, actor=SYSTEM,
+                                           actor_role="system", decided=False)
+        except ApiError:  # consent unreachable: the request stays verified; approving retries
+            return row
     return row
 
 
@@ -244,6 +244,8 @@ async def approve(
                         "is carried out only after the one-time code or another check.")
     if row["status"] == "in_progress":
         raise _conflict("in_progress", "This request is already being carried out.")
+    if row["subject_id"] is None:
+        raise _conflict("subject_erased", "The person has been erased; nothing is left to do.")
     decided = {"decided_at": datetime.now(UTC), "decided_by": principal.sub,
                "instruction_reference": body.instruction_reference}
     note = body.note or None
