@@ -206,7 +206,8 @@ class ExtensionCreate(BaseModel):
 
 
 class NoteOnly(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"note": "The data has been corrected; processing may resume."}]})
 
     note: str = Field(default="", max_length=2000)
     instruction_reference: str | None = Field(default=None, min_length=1, max_length=500)
