@@ -356,13 +356,18 @@ async def _erase(
     email = await _email(client, settings, subject_id)
     async with conn.transaction():
         await _lock_job(conn, answer.job_id)
+        # Locked: our own store's erasure (which de-identifies this row) waits for us, or has
+        # already run, and then no message naming the person may be written any more.
+        row = await service.get_row(conn, row["id"], for_update=True)
+        erased_already = row["subject_id"] is None
         row = await service.transition(
             conn, row, action="approved", to_status="in_progress", actor=principal.sub,
             actor_role=role, note=f"erasure job {answer.job_id} started at retention",
             erasure_job_id=answer.job_id, **decided)
-        await _tell(conn, row, email, "Your erasure request is being carried out",
-                    "Your data is being erased from every part of the platform. Nothing is kept "
-                    "under a legal hold. The proof of erasure stays with your request.")
+        if not erased_already:
+            await _tell(conn, row, email, "Your erasure request is being carried out",
+                        "Your data is being erased from every part of the platform. Nothing is "
+                        "kept under a legal hold. The proof of erasure stays with your request.")
         done = await conn.fetchval("SELECT true FROM erasure_job_outcome WHERE job_id = $1",
                                    answer.job_id)
     if done:  # the job finished before we recorded its id
