@@ -4,6 +4,7 @@ database transactions; each state change is one transaction with its events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -300,10 +301,11 @@ async def build_bundle(
     say which store is missing (the controller asks again)."""
     if row["subject_id"] is None:
         raise _conflict("subject_erased", "The person has been erased; there is nothing to send.")
-    bundle = await bundles.assemble(client, settings, case_id=row["id"],
-                                    subject_id=row["subject_id"], kind=row["kind"])
+    bundle, email = await asyncio.gather(
+        bundles.assemble(client, settings, case_id=row["id"], subject_id=row["subject_id"],
+                         kind=row["kind"]),
+        _email(client, settings, row["subject_id"]))
     missing = sorted(k for k, v in bundle.stores.items() if v != "included")
-    email = await _email(client, settings, row["subject_id"]) if bundle.complete else None
     async with conn.transaction():
         row = await service.get_row(conn, row["id"], for_update=True)
         bundle_id = await bundles.store(conn, settings, row["id"], bundle)
