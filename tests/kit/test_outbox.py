@@ -159,7 +159,7 @@ async def test_a_refused_publish_records_attempts_and_the_error_on_the_rows(
     try:
         async with pool.acquire() as conn, conn.transaction():
             await write_envelope(conn, Topic.SUBJECT, _event(1))
-        await relay._ensure_producer()
+        await relay.producer.get()
         broker.stop()  # the producer exists, the broker is gone: the send itself fails
         with pytest.raises(Exception):  # noqa: B017 - whichever error aiokafka raises
             await relay.publish_batch()

@@ -25,6 +25,7 @@ from subject_rights.main import create_app as create_subject_rights
 from subject_rights.settings import Settings as SubjectRightsSettings
 
 DPO = auth("dpo")
+STORES = ("retention", "breach", "subject-rights")
 SECRET = RetentionSettings().certificate_secret
 
 
@@ -49,7 +50,8 @@ async def stores(module_suite: Suite):
             ("subject-rights", create_subject_rights, SubjectRightsSettings),
         ):
             s.dsns[name] = await suite.new_database(name)
-            app = factory(settings_cls(**suite.env(s.dsns[name], name)))
+            extra = {"expected_stores": list(STORES)} if name == "retention" else {}
+            app = factory(settings_cls(**{**suite.env(s.dsns[name], name), **extra}))
             s.clients[name] = await stack.enter_async_context(app_client(app))
 
         async def all_known() -> bool:
@@ -162,7 +164,8 @@ async def test_o29_processing_register_merges_every_store_inventory(stores: Stor
 
 async def test_no_job_before_any_store_is_known(suite: Suite) -> None:
     dsn = await suite.new_database("retention-empty")
-    settings = RetentionSettings(**{**suite.env(dsn, "retention"), "kafka_enabled": False})
+    settings = RetentionSettings(**{**suite.env(dsn, "retention"), "kafka_enabled": False,
+                                    "expected_stores": []})
     async with app_client(create_retention(settings)) as client:
         answer = await client.post("/v1/erasure-jobs", headers=DPO, json={
             "scope": "subject", "subject_id": "s", "reason": "x"})

@@ -212,7 +212,50 @@ async def test_o25_an_erasure_under_a_legal_hold_is_refused_with_what_is_kept_an
     case = decided.json()
     assert case["status"] == "refused" and case["refusal"]["ground"] == "legal_claims"
     assert case["outcome"]["kept"][0]["ground"] == "Claim filed by the participant, case 2026-114"
+    assert case["outcome"]["kept"][0]["legal_basis"].startswith("the data is needed")
     assert "Autoriteit Persoonsgegevens" in case["refusal"]["complaint"]
+
+
+async def test_o25_an_erasure_completed_with_holds_tells_what_was_kept_and_on_which_ground(
+    rights,
+) -> None:
+    """Retention's certificate names what legal holds kept (`held`, `holds`); the case that
+    waited for the job reports it: per store and category, with the hold's lawful ground and
+    reference, never its free text."""
+    tenant = await rights.tenant()
+    person = await _with_data_everywhere(rights, tenant, "Daan Visser")
+    case = await rights.file(person.auth, kind="erasure")
+    hold = await rights.retention.post("/v1/legal-holds", headers=DPO, json={
+        "tenant_id": tenant, "category": "consent-ledger", "ground": "legal_obligation",
+        "reference": "audit 2026-7", "reason": "The auditor of Daan Visser's employer"})
+    assert hold.status_code == 201, hold.text
+    # The organisation's contract ends: its whole data goes, but the held category.
+    job = await rights.retention.post("/v1/erasure-jobs", headers=DPO, json={
+        "scope": "tenant", "tenant_id": tenant, "reason": "contract ended"})
+    assert job.status_code == 202, job.text
+    job_id = job.json()["id"]
+
+    async def finished() -> dict | None:
+        body = (await rights.retention.get(f"/v1/erasure-jobs/{job_id}", headers=DPO)).json()
+        return body if body["status"] == "completed_with_holds" else None
+
+    await wait_for(finished, timeout=30, what="the job to complete with holds")
+    # The case waits for this job, as an approved erasure request does for its own.
+    await rights.sql("subject-rights", "UPDATE subject_request SET status = 'in_progress', "
+                     "erasure_job_id = $2::uuid WHERE id = $1::uuid", case["id"], job_id)
+    from subject_rights.cases import flows
+    async with rights.apps["subject-rights"].state.pool.acquire() as conn:
+        await flows.complete_erasure(conn, None, rights.settings["subject-rights"],
+                                     uuid.UUID(job_id))
+    done = await rights.case(case["id"])
+    assert done["status"] == "completed"
+    assert done["outcome"]["certificate"]["held"]["consent"]["consent-ledger"] >= 1
+    kept = [k for k in done["outcome"]["kept"] if k["store"] == "consent"]
+    assert kept and kept[0]["category"] == "consent-ledger" and kept[0]["records"] >= 1
+    assert (kept[0]["ground"], kept[0]["reference"]) == ("legal_obligation", "audit 2026-7")
+    assert kept[0]["legal_basis"].startswith("GDPR Art. 17(3)(b)")
+    assert "Daan Visser" not in json.dumps(done["outcome"])
+    assert "legal hold" in done["history"][-1]["note"]
 
 
 async def test_o25_a_beheerder_starts_an_erasure_job_only_for_their_own_participant(rights) -> None:

@@ -162,6 +162,24 @@ async def test_o21_cases_due_soon_and_overdue_are_listed_and_raised_once_each(ri
     everything = (await rights.sr.get("/v1/subject-requests", headers=beheerder)).json()["items"]
     assert [i["id"] for i in everything][:2] == [late["id"], soon["id"]]  # most urgent first
     assert calm["id"] in {i["id"] for i in everything}
+    # The inbox is the kit's Page: keyset-paged, with the sorts it offers.
+    pages, cursor = [], None
+    while True:
+        r = await rights.sr.get("/v1/subject-requests", headers=beheerder, params={
+            "limit": 1, "sort": "-received_at", **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        pages.append(r.json()["items"])
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p) for p in pages] == [1, 1, 1]
+    assert pages[-1][0]["id"] == soon["id"]  # received longest ago
+    bad = await rights.sr.get("/v1/subject-requests", headers=beheerder,
+                              params={"sort": "status"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_sort"
+    other = await rights.sr.get("/v1/subject-requests", headers=beheerder,
+                                params={"sort": "due_at", "cursor": cursor or "bm90IGEgY3Vyc29y"})
+    assert other.status_code == 422 and other.json()["error"]["code"] == "invalid_cursor"
 
     settings = rights.settings["subject-rights"]
     async with rights.apps["subject-rights"].state.pool.acquire() as conn:

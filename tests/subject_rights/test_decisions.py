@@ -120,11 +120,50 @@ async def test_o19_withdrawal_of_all_consent_records_a_withdrawal_for_every_purp
     filed = await rights.file(person.auth, kind="consent-withdrawal")
     assert filed["status"] == "completed", filed
     withdrawn = set(filed["outcome"]["withdrawn_purposes"])
-    purposes = {p["id"] for p in (await rights.consent.get("/v1/purposes")).json()}
+    purposes = {p["id"] for p in (await rights.consent.get(
+        "/v1/purposes", params={"limit": 200})).json()["items"]}
     assert withdrawn == purposes
     state = (await rights.consent.get(f"/v1/subjects/{person.id}/consents",
                                       headers=person.auth)).json()
     assert not any(c["granted"] for c in state["consents"].values())
     history = (await rights.consent.get(f"/v1/subjects/{person.id}/consents/history",
-                                        headers=person.auth)).json()
-    assert {r["purpose"] for r in history if not r["granted"]} == purposes
+                                        headers=person.auth, params={"limit": 200})).json()
+    assert {r["purpose"] for r in history["items"] if not r["granted"]} == purposes
+
+
+async def test_o15_a_retention_sweep_de_identifies_requests_handled_over_a_year_ago(rights) -> None:
+    """The category scope retention sends when `subject_requests` reach their term (P1Y from
+    `request_handled`): the request becomes the de-identified record while the person stays;
+    a held person's request is left alone (O17)."""
+    from datetime import UTC, datetime, timedelta
+
+    from privacy_kit.protocol import ErasureScope
+    from subject_rights.provider import SubjectRightsProvider
+
+    tenant = await rights.tenant()
+    old, held, recent = [await rights.participant(tenant) for _ in range(3)]
+    cases = {}
+    for person in (old, held, recent):
+        cases[person.id] = await rights.file(person.auth, kind="consent-withdrawal",
+                                             details=f"Stop everything, {person.email}")
+        assert cases[person.id]["status"] == "completed"
+    for person in (old, held):
+        await rights.sql("subject-rights", "UPDATE subject_request SET closed_at = now() - "
+                         "interval '2 years' WHERE id = $1::uuid", cases[person.id]["id"])
+    provider = SubjectRightsProvider()
+    scope = ErasureScope(kind="category", category="subject_requests",
+                         older_than=datetime.now(UTC) - timedelta(days=365),
+                         clock="request_handled", action="anonymise",
+                         held_subject_ids=[held.id])
+    async with rights.apps["subject-rights"].state.pool.acquire() as conn, conn.transaction():
+        counted = await provider.count(conn, [scope])
+        counts = await provider.erase(conn, scope)
+    assert counts == counted and counts["subject_requests"] >= 1
+
+    swept = await rights.case(cases[old.id]["id"], old.auth)  # still the person's, by hash
+    assert swept["subject_id"] is None and swept["details"] == ""
+    assert swept["status"] == "completed" and swept["closed_at"]
+    assert old.id not in str(swept["history"])
+    for person in (held, recent):
+        kept = await rights.case(cases[person.id]["id"])
+        assert kept["subject_id"] == person.id and person.email in kept["details"]

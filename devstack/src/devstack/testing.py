@@ -7,6 +7,8 @@ rows or events. Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use servers of you
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import tempfile
 import time
@@ -174,6 +176,41 @@ async def read_events(
     return found
 
 
+async def read_topic(bootstrap: str, topic: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """Every message now on a topic, as the JSON that travelled (empty if the topic is absent)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return found
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and await _behind(consumer, ends):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(json.loads(r.value or b"null") for r in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apps built in the test process keep pytest's own log capture: the kit's JSON log handler
+    (installed once per process by any app not in `test` mode) is not installed here."""
+    from privacy_kit import logs
+
+    logs._configured = logging.NullHandler()
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_dsn() -> Iterator[str]:
     configured = os.environ.get("TEST_DATABASE_URL")
@@ -224,6 +261,7 @@ __all__ = [
     "app_client",
     "auth",
     "read_events",
+    "read_topic",
     "serve",
     "service_auth",
     "token",

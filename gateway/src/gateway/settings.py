@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from privacy_kit.settings import ServiceSettings
+from typing import Annotated
 
-# Upstream names are the store names of docs/conventions.md; the route table refers to them.
-UPSTREAMS = ("training-records", "consent", "retention", "breach", "subject-rights")
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
+from privacy_kit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service_name: str = "gateway"
     # The gateway has no database and no events of its own.
     kafka_enabled: bool = False
-
-    training_records_url: str = "http://127.0.0.1:8001"
-    consent_url: str = "http://127.0.0.1:8002"
-    retention_url: str = "http://127.0.0.1:8003"
-    breach_url: str = "http://127.0.0.1:8004"
-    subject_rights_url: str = "http://127.0.0.1:8005"
 
     # An upstream that has not answered within this many seconds gets a 504.
     upstream_timeout_s: float = 10.0
@@ -32,12 +28,21 @@ class Settings(ServiceSettings):
     # client address. 0 switches the limit off.
     rate_limit_per_minute: int = 0
 
+    # Browser origins allowed to call the API (CORS), e.g. the platform's own site with its
+    # cookie banner: "https://www.example.org,https://app.example.org". None by default: a
+    # browser page on another origin cannot read the answers. "*" allows every origin.
+    cors_allow_origins: Annotated[list[str], NoDecode] = []
+    # How long a browser may cache a preflight answer.
+    cors_max_age_s: int = 600
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
     @property
     def upstreams(self) -> dict[str, str]:
-        return {
-            "training-records": self.training_records_url,
-            "consent": self.consent_url,
-            "retention": self.retention_url,
-            "breach": self.breach_url,
-            "subject-rights": self.subject_rights_url,
-        }
+        """The services the gateway forwards to: every store (URLs from the kit's settings)."""
+        return self.store_urls

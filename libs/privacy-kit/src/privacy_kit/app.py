@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from privacy_kit import telemetry
 from privacy_kit.auth import TokenVerifier
@@ -21,8 +22,11 @@ from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.deps import DbConn, db_conn, settings_dependency
 from privacy_kit.errors import install_error_handlers
+from privacy_kit.idempotency import IdempotencyMiddleware, document_idempotency
 from privacy_kit.kafka import ensure_topics
+from privacy_kit.logs import configure_logging, request_id_var
 from privacy_kit.messages import MessageSender, messages_router
+from privacy_kit.metrics import MetricsHook, RequestObserver, metrics_router
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
     PrivacyProvider,
@@ -30,6 +34,7 @@ from privacy_kit.provider import (
     privacy_subscriptions,
     publish_inventory,
 )
+from privacy_kit.query import reject_unknown_query_params
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -50,13 +55,38 @@ class RequestIdMiddleware:
             return
         request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)  # every log line of this request names it
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def install_observability(app: FastAPI, settings: ServiceSettings) -> None:
+    """JSON logs, request metrics and access log by route template, request ids, trusted
+    proxies: what the kit's services and the gateway share (middleware, outermost last)."""
+    if settings.environment != "test":  # test runners keep their own log capture
+        configure_logging(settings.service_name, level=settings.log_level, fmt=settings.log_format)
+    app.add_middleware(RequestObserver, service=settings.service_name)
+    app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def livez_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/livez", summary="Is this process alive? (no dependencies asked)")
+    async def livez() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return router
 
 
 def create_app(
@@ -71,8 +101,12 @@ def create_app(
     health: HealthCheck | None = None,
     on_start: Sequence[Hook] = (),
     on_stop: Sequence[Hook] = (),
+    metrics: Sequence[MetricsHook] = (),
 ) -> FastAPI:
-    """Build a service. Nothing connects until the lifespan runs."""
+    """Build a service. Nothing connects until the lifespan runs.
+
+    `metrics`: extra gauges for `GET /metrics`, each `async def (conn) -> {name: value}`.
+    """
     all_subscriptions = _merge(
         [*(privacy_subscriptions(provider, settings.service_name) if provider else []),
          *subscriptions]
@@ -80,7 +114,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        telemetry.setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+        telemetry.setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint,
+                                settings.otel_traces_file)
         if settings.migrate_on_start and migrations is not None:
             await migrate(settings.database_url, migrations, namespace=settings.service_name)
         pool = await create_pool(
@@ -93,9 +128,12 @@ def create_app(
         try:
             if settings.kafka_enabled:
                 try:
-                    await ensure_topics(settings)
+                    missing = await ensure_topics(settings, create=settings.kafka_creates_topics)
+                    if missing and not settings.kafka_creates_topics:
+                        log.error("topics missing, run `python -m privacy_kit.topics`: %s",
+                                  ", ".join(missing))
                 except Exception as exc:  # the outbox keeps events until the broker is back
-                    log.warning("could not ensure topics yet: %s", exc)
+                    log.warning("could not check topics yet: %s", exc)
                 if settings.relay_enabled:
                     app.state.relay = OutboxRelay(settings, pool)
                     await app.state.relay.start()
@@ -120,18 +158,25 @@ def create_app(
             await pool.close()
             telemetry.shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query_params)])
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider
-    app.add_middleware(RequestIdMiddleware)
+    # Inside the request-id middleware: a replayed answer gets the retry's own request id.
+    app.add_middleware(IdempotencyMiddleware, ttl_s=settings.idempotency_ttl_s,
+                       lease_s=settings.idempotency_lease_s)
+    install_observability(app, settings)
     install_error_handlers(app)
     app.include_router(_health_router(settings, health))
+    app.include_router(livez_router())
+    app.include_router(metrics_router(settings.service_name, metrics))
     if provider is not None:
         app.include_router(internal_router(provider))
         app.include_router(messages_router(provider.store))
     for router in routers:
         app.include_router(router)
+    document_idempotency(app)
     telemetry.instrument_app(app)
     return app
 

@@ -12,6 +12,7 @@ import jwt
 from fastapi import Depends, Request
 
 from privacy_kit.errors import ApiError
+from privacy_kit.identity import ClaimMapping, SigningKeys
 from privacy_kit.settings import ServiceSettings
 
 ROLES = ("participant", "beheerder", "dpo", "operator")
@@ -41,7 +42,9 @@ class Principal:
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwt_algorithm == "RS256" else None
+        # Keys (secret, JWKS URL or OIDC discovery) and claim names: see privacy_kit.identity.
+        self.keys = SigningKeys(settings)
+        self.claims = ClaimMapping.from_settings(settings)
 
     def verify(self, token: str) -> Principal:
         try:
@@ -67,17 +70,14 @@ class TokenVerifier:
 
     def _verify_person(self, token: str) -> Principal:
         try:
-            if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
-            else:
-                key = self.settings.jwt_secret
-            options = {"require": ["sub", "exp"]}
+            key: Any = self.keys.key_for(token)
+            options = {"require": ["exp"]}
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience or None,
-                issuer=self.settings.jwt_issuer or None,
+                issuer=self.keys.issuer,
                 options=options,  # type: ignore[arg-type]
             )
         except jwt.ExpiredSignatureError as exc:
@@ -86,12 +86,12 @@ class TokenVerifier:
             raise unauthorized("invalid_token", "The token's signature is not valid.") from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
-        roles = claims.get("roles") or []
-        if isinstance(roles, str):
-            roles = [roles]
-        tenant = claims.get("tenant")
-        return Principal(sub=str(claims["sub"]), tenant=str(tenant) if tenant else None,
-                         roles=frozenset(str(r) for r in roles))
+        sub = self.claims.subject_of(claims)
+        if sub is None:
+            raise unauthorized("invalid_token",
+                               f"The token has no '{self.claims.subject}' claim to say who you are.")
+        return Principal(sub=sub, tenant=self.claims.tenant_of(claims),
+                         roles=self.claims.roles_of(claims))
 
 
 def unauthorized(code: str, message: str) -> ApiError:
@@ -177,11 +177,23 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def check_tenant(principal: Principal, tenant_id: str) -> None:
+def same_id(claim: str | None, value: str | uuid.UUID) -> bool:
+    """Whether a token's claim names this id; uuids compare by value, whatever their spelling."""
+    if not claim:
+        return False
+    if isinstance(value, uuid.UUID):
+        try:
+            return uuid.UUID(claim) == value
+        except ValueError:
+            return False
+    return claim == value
+
+
+def check_tenant(principal: Principal, tenant_id: str | uuid.UUID) -> None:
     """Staff see every tenant; everyone else only their own."""
     if principal.is_staff:
         return
-    if principal.tenant != tenant_id:
+    if not same_id(principal.tenant, tenant_id):
         raise forbidden("This belongs to another organisation.")
 
 
@@ -206,7 +218,7 @@ Operator = Annotated[Principal, Depends(require_roles("operator"))]
 ServiceCaller = Annotated[Principal, Depends(require_roles(SERVICE_ROLE))]
 
 
-def check_tenant_manager(principal: Principal, tenant_id: str) -> None:
+def check_tenant_manager(principal: Principal, tenant_id: str | uuid.UUID) -> None:
     """Staff, or a Beheerder of this tenant: those who manage a client organisation's data."""
     if principal.is_staff:
         return

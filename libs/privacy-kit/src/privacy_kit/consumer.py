@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Generic
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from privacy_kit.events import Envelope, dlq
-from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.kafka import kafka_connection, topic_name
 from privacy_kit.protocol import Event, P, ProtocolError, payload_of
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.worker import LazyProducer, Worker
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("privacy_kit.consumer")
@@ -59,41 +60,35 @@ def subscribe(*handlers: On[Any]) -> list[Subscription]:
     return list(by_topic.values())
 
 
-class EventConsumer:
+class EventConsumer(Worker):
     """Consumes the subscribed topics in the service's consumer group."""
 
     def __init__(
         self, settings: ServiceSettings, pool: asyncpg.Pool, subscriptions: list[Subscription]
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.pool = pool
-        self.name = settings.service_name
+        self.name = settings.service_name  # the consumer's name in processed_event
+        self.task_name = f"consumer-{self.name}"
         self.by_topic = {topic_name(settings, s.topic): s for s in subscriptions}
         self._consumer: AIOKafkaConsumer | None = None
-        self._dlq_producer: AIOKafkaProducer | None = None
-        self._task: asyncio.Task[None] | None = None
+        # Started on the first dead letter and kept: most consumers never need one.
+        self.dlq_producer = LazyProducer(settings)
         self.assigned = asyncio.Event()
-        self.last_error: str | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for client in (self._consumer, self._dlq_producer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.stop()
+    async def _close(self) -> None:
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+        await self.dlq_producer.stop()
 
     async def _connect(self) -> AIOKafkaConsumer:
         backoff = 0.5
         while True:
             consumer = AIOKafkaConsumer(
                 *self.by_topic,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                **kafka_connection(self.settings),
                 group_id=self.settings.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -115,10 +110,6 @@ class EventConsumer:
                     await consumer.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
         self._consumer = consumer = await self._connect()
@@ -223,25 +214,10 @@ class EventConsumer:
                 record.value,
             )
         try:
-            producer = await self._dead_letter_producer()
+            producer = await self.dlq_producer.get()
             headers = [*(record.headers or ()), ("dlq.error", error[:500].encode())]
             await producer.send_and_wait(
                 dlq(record.topic), value=record.value, key=record.key, headers=headers
             )
         except Exception as exc:  # the row above keeps it visible; the DLQ copy is a courtesy
             log.error("could not write %s to the dead-letter topic: %s", record.topic, exc)
-
-    async def _dead_letter_producer(self) -> AIOKafkaProducer:
-        """Started on the first dead letter and kept: most consumers never need one."""
-        if self._dlq_producer is None:
-            producer = new_producer(self.settings)
-            try:
-                await producer.start()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._dlq_producer = producer
-        return self._dlq_producer
-
-

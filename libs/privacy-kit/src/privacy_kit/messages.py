@@ -29,6 +29,7 @@ from privacy_kit.db import rows_affected
 from privacy_kit.deps import DbConn
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.worker import Worker, listen, unlisten
 
 log = logging.getLogger(__name__)
 
@@ -106,41 +107,27 @@ def _smtp_options(url: str) -> dict[str, Any]:
     }
 
 
-class MessageSender:
+class MessageSender(Worker):
     """Sends unsent messages through SMTP. Replicas claim rows with FOR UPDATE SKIP LOCKED."""
 
+    task_name = "message-sender"
+
     def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool) -> None:
+        super().__init__()
         self.settings = settings
         self.pool = pool
         self.options = _smtp_options(settings.smtp_url)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
-        self.last_error: str | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="message-sender")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self.pool.release(self._listener)
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+    async def _close(self) -> None:
+        await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self._woken)
 
     def _woken(self, *_: Any) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
-        with contextlib.suppress(Exception):
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(NOTIFY_CHANNEL, self._woken)
+        self._listener = await listen(self.pool, NOTIFY_CHANNEL, self._woken, log)
         while True:
             try:
                 while await self.send_batch() > 0:

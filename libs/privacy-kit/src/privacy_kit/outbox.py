@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate
 
 from privacy_kit.db import rows_affected
 from privacy_kit.events import Envelope
-from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.kafka import topic_name
 from privacy_kit.protocol import Payload, envelope
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.worker import LazyProducer, Worker, listen, unlisten
 
 log = logging.getLogger(__name__)
 
@@ -92,63 +92,30 @@ async def prune_sent(conn: asyncpg.Connection, *, older_than_s: float) -> int:
     ))
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
     """Publishes unsent outbox rows. Replicas claim rows with FOR UPDATE SKIP LOCKED."""
 
+    task_name = "outbox-relay"
+
     def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool) -> None:
+        super().__init__()
         self.settings = settings
         self.pool = pool
-        self._producer: AIOKafkaProducer | None = None
+        self.producer = LazyProducer(settings)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
-        self.last_error: str | None = None
         self._next_prune = 0.0
         self.pruning: dict[str, Any] = {"last_run_at": None, "pruned": 0, "last_error": None}
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-        if self._producer is not None:
-            with contextlib.suppress(Exception):
-                await self._producer.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+    async def _close(self) -> None:
+        await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self.wake)
+        await self.producer.stop()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
 
-    async def _listen(self) -> None:
-        try:
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(NOTIFY_CHANNEL, self.wake)
-        except Exception as exc:  # polling still works without the notification
-            log.warning("outbox relay could not LISTEN (%s); polling only", exc)
-
-    async def _ensure_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = new_producer(self.settings)
-            try:
-                await producer.start()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
-
     async def _run(self) -> None:
-        await self._listen()
+        self._listener = await listen(self.pool, NOTIFY_CHANNEL, self.wake, log)
         backoff = self.settings.relay_poll_interval_s
         while True:
             try:
@@ -188,7 +155,7 @@ class OutboxRelay:
         When the broker refuses, the claimed rows keep their place and record the attempt and
         the error, so a stuck event can be seen for what it is.
         """
-        producer = await self._ensure_producer()
+        producer = await self.producer.get()
         claimed: list[int] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():

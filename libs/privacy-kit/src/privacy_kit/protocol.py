@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from privacy_kit.events import Envelope, Topic
 
@@ -57,6 +57,41 @@ P = TypeVar("P", bound=Payload)
 # --- Shared parts -------------------------------------------------------------------------
 
 
+# What starts a retention term's clock (O15):
+# record_created   the record's own creation time;
+# last_activity    the newest use of the record (e.g. a login, a progress update);
+# request_handled  the moment a request or form was handled;
+# account_closed   the closing of the person's account (the data lives while the account exists);
+# contract_ended   the end of the client organisation's contract (O18).
+RetentionClock = Literal[
+    "record_created", "last_activity", "request_handled", "account_closed", "contract_ended"
+]
+# What happens when the term ends (O16): destroy, or anonymise (keep only what identifies nobody;
+# for people who opted out of anonymised retention, O13, the store destroys instead).
+RetentionAction = Literal["destroy", "anonymise"]
+
+# ISO-8601 durations in whole numbers: P7Y, P180D, P6M, P2W, PT12H, P0D.
+ISO_DURATION = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$"
+
+
+class RetentionRule(BaseModel):
+    """How long a category is kept: a period, the event that starts it, and what happens then."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    period: str = Field(pattern=ISO_DURATION, description="ISO-8601 duration, e.g. P180D or P7Y",
+                        examples=["P180D"])
+    clock: RetentionClock
+    action: RetentionAction = "destroy"
+
+    @field_validator("period")
+    @classmethod
+    def _names_a_length(cls, period: str) -> str:
+        if period in ("P", "PT") or period.endswith("T"):
+            raise ValueError("an ISO-8601 duration names at least one number, e.g. P0D or P180D")
+        return period
+
+
 class DataCategory(BaseModel):
     """One category of data a store holds, as the record of processing (Art. 30) needs it."""
 
@@ -66,21 +101,45 @@ class DataCategory(BaseModel):
     fields: list[str]
     purpose: str
     legal_basis: str
-    retention_rule: str
+    # The store's default retention rule (O15); None: the category still needs one.
+    retention: RetentionRule | None = None
+    # The same rule in words, for people reading the register.
+    retention_rule: str = ""
     recipients: list[str] = []
     personal: bool = True
+    # Art. 30: whose data this is (participants, Beheerders, website visitors, ...).
+    data_subjects: list[str] = []
+    # The platform's role for this data: processor for a client organisation (O1), or controller.
+    role: Literal["processor", "controller"] = "processor"
 
 
 class ErasureScope(BaseModel):
-    """What to destroy: one subject, one tenant, or one category older than a cut-off."""
+    """What to destroy: one subject, one tenant, or one category whose term has ended."""
 
     kind: Literal["subject", "tenant", "category"]
     subject_id: str | None = None
     tenant_id: str | None = None
     category: str | None = None
+    # Category scope: records whose clock started before this cut-off (the store's own timestamps).
     older_than: datetime | None = None
+    # Category scope: which clock the rule counts from (None: the store's own default).
+    clock: RetentionClock | None = None
+    # Destroy, or anonymise where the store can (and destroy for people who opted out, O13).
+    action: RetentionAction = "destroy"
     # Subjects under legal hold (O17): never erased by a tenant or category scope.
     held_subject_ids: list[str] = []
+    # Category scope: tenants with a hold on this category (or on all their data).
+    held_tenant_ids: list[str] = []
+    # Tenant scope: categories of this tenant under a hold.
+    held_categories: list[str] = []
+
+    def without_holds(self) -> ErasureScope:
+        return self.model_copy(update={"held_subject_ids": [], "held_tenant_ids": [],
+                                       "held_categories": []})
+
+    @property
+    def has_holds(self) -> bool:
+        return bool(self.held_subject_ids or self.held_tenant_ids or self.held_categories)
 
 
 # --- privacy.inventory --------------------------------------------------------------------
@@ -121,6 +180,8 @@ class ErasureCompleted(Payload):
     store: str
     counts: dict[str, int]
     erased: int = Field(ge=0)
+    # What the scope held but a legal hold kept (O17), per category.
+    held: dict[str, int] = {}
 
 
 class ErasureJobCompleted(Payload):
@@ -132,6 +193,31 @@ class ErasureJobCompleted(Payload):
     job_id: uuid.UUID
     stores: list[str]
     erased: int = Field(ge=0)
+
+
+# --- privacy.erasure: retention sweeps -----------------------------------------------------
+
+
+class RetentionCountRequested(Payload):
+    """A sweep's dry run: each named store counts what each category scope would remove (O15)."""
+
+    TYPE = "retention.count_requested"
+    TOPIC = Topic.ERASURE
+
+    sweep_id: uuid.UUID
+    # Per store, the category scopes to count (cut-off, clock, action and holds each).
+    scopes: dict[str, list[ErasureScope]]
+
+
+class RetentionCounted(Payload):
+    """One store's dry-run answer: per category, how many records would go; absent = not swept."""
+
+    TYPE = "retention.counted"
+    TOPIC = Topic.ERASURE
+
+    sweep_id: uuid.UUID
+    store: str
+    counts: dict[str, int]
 
 
 # --- privacy.subject ----------------------------------------------------------------------
@@ -285,6 +371,23 @@ class BreachRegistered(Payload):
 
     breach_id: uuid.UUID
     affected_subjects: int = Field(ge=0)
+
+
+# --- privacy.tenant -----------------------------------------------------------------------
+
+
+class SubProcessorChanged(Payload):
+    """A sub-processor was added, changed or removed: client organisations are told (O7)."""
+
+    TYPE = "subprocessor.changed"
+    TOPIC = Topic.TENANT
+
+    sub_processor_id: uuid.UUID
+    change: Literal["added", "changed", "removed"]
+    location: str = Field(description="ISO 3166-1 alpha-2 country code")
+    in_eea: bool
+    transfer_basis: str | None = None
+    effective_at: datetime
 
 
 # --- Building and reading envelopes -------------------------------------------------------

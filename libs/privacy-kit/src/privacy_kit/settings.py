@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "privacy-suite-development-secret-change-me"
@@ -29,11 +29,29 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enabled: bool = True
+    # How every Kafka client (producer, consumer, admin) connects: TLS and SASL for a managed
+    # or secured cluster. The CA file is optional (the system trust store is used without it);
+    # certfile and keyfile only for mutual TLS.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_check_hostname: bool = True
     # Prefix put before every topic name: lets tests and shared clusters keep their events apart.
     topic_prefix: str = ""
     topic_partitions: int = 3
+    topic_replication_factor: int = 1
+    # 0: the broker's default. With three replicas, 2 keeps acks=all writes safe from one loss.
+    topic_min_insync_replicas: int = 0
+    # Services create missing topics at start-up only outside production (None); production
+    # creates them once beforehand (`python -m privacy_kit.topics`, a Job or Strimzi).
+    kafka_create_topics: bool | None = None
     consumer_group: str = ""
-    kafka_enable_idempotence: bool = False
+    # None: on in production, off elsewhere (devstack's Tansu has no idempotent producer).
+    kafka_enable_idempotence: bool | None = None
     kafka_request_timeout_ms: int = 5000
     relay_enabled: bool = True
     relay_batch_size: int = 200
@@ -52,6 +70,12 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # OpenID Connect: the issuer whose /.well-known/openid-configuration names the JWKS.
+    oidc_issuer_url: str = ""
+    # Which claims say who is calling (privacy_kit.identity): dotted paths reach nested ones.
+    jwt_subject_claim: str = "sub"
+    jwt_roles_claim: str = "roles"
+    jwt_tenant_claim: str = "tenant"
 
     # Calls between services (e.g. subject-rights asking every store's export) carry a short
     # token of role `service` signed with this secret, which no person's token can imitate.
@@ -70,6 +94,14 @@ class ServiceSettings(BaseSettings):
     smtp_max_attempts: int = 10
 
     otel_exporter_otlp_endpoint: str = ""
+    # Every span as one JSON line in this file (devstack: `python -m devstack trace`).
+    otel_traces_file: str = ""
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Addresses (or CIDRs, comma-separated, "*" for all) of the proxies in front of this
+    # process whose X-Forwarded-For / -Proto are believed. Empty: nobody's; the client
+    # address is the TCP peer. Run uvicorn with --no-proxy-headers so this is the only place.
+    trusted_proxies: str = ""
 
     @property
     def store_urls(self) -> dict[str, str]:
@@ -82,9 +114,42 @@ class ServiceSettings(BaseSettings):
             "subject-rights": self.subject_rights_url,
         }
 
+    # Idempotency-Key: how long a first answer is kept for retries, and how long a retry
+    # waits for a first request that is still running before running itself.
+    idempotency_ttl_s: int = 24 * 3600
+    idempotency_lease_s: int = 60
+
+    # The language of answers when `Accept-Language` asks for neither Dutch nor English.
+    default_language: Literal["nl", "en"] = "en"
+
     @property
     def group_id(self) -> str:
         return self.consumer_group or f"{self.topic_prefix}{self.service_name}"
+
+    @property
+    def kafka_idempotent_producer(self) -> bool:
+        if self.kafka_enable_idempotence is None:
+            return self.environment == "production"
+        return self.kafka_enable_idempotence
+
+    @property
+    def kafka_creates_topics(self) -> bool:
+        if self.kafka_create_topics is None:
+            return self.environment != "production"
+        return self.kafka_create_topics
+
+    @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("mutual TLS needs both KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:
@@ -97,6 +162,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "production refuses the development service token secret: set SERVICE_TOKEN_SECRET"
                 )
-            if self.jwt_algorithm == "RS256" and not self.jwks_url:
-                raise ValueError("RS256 needs JWKS_URL")
+            if self.jwt_algorithm == "RS256" and not (self.jwks_url or self.oidc_issuer_url):
+                raise ValueError("RS256 needs JWKS_URL or OIDC_ISSUER_URL")
         return self

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic import model_validator
+
+from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
+
+DEV_COOKIE_ID_SECRET = "privacy-suite-development-cookie-id-key"
 
 
 class Settings(ServiceSettings):
@@ -15,3 +23,14 @@ class Settings(ServiceSettings):
     withdrawal_url: str = "https://privacy.example.org/settings/consents"
     # O6: below this age a grant needs a verified parental consent record.
     age_of_consent: int = 16
+    # Signs the cookie ids this service issues to anonymous visitors.
+    cookie_id_secret: str = DEV_COOKIE_ID_SECRET
+
+    @model_validator(mode="after")
+    def _refuse_development_cookie_key(self) -> Settings:
+        if self.environment == "production" and self.cookie_id_secret == DEV_COOKIE_ID_SECRET:
+            raise ValueError("production refuses the development COOKIE_ID_SECRET")
+        return self
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -1,38 +1,58 @@
-"""Retention's background work: jobs whose stores missed their deadline are asked again."""
+"""Retention's background work: jobs whose stores missed their deadline become stuck and are
+asked again; retention sweeps start on their schedule."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import asyncpg
 from fastapi import FastAPI
 
 from retention.erasure import service
 from retention.settings import Settings
+from retention.sweep import service as retention_sweeps
 
 log = logging.getLogger(__name__)
 
 
-async def start(app: FastAPI) -> None:
-    settings: Settings = app.state.settings
-
-    async def sweep() -> None:
+def _every(app: FastAPI, interval_s: float, name: str,
+           work: Callable[[asyncpg.Connection], Awaitable[object]]) -> asyncio.Task[None]:
+    async def loop() -> None:
         while True:
-            await asyncio.sleep(settings.overdue_sweep_interval_s)
+            await asyncio.sleep(interval_s)
             try:
                 async with app.state.pool.acquire() as conn, conn.transaction():
-                    count = await service.reemit_overdue(
-                        conn=conn, deadline=timedelta(seconds=settings.erasure_deadline_s),
-                        source=settings.service_name,
-                    )
-                if count:
-                    log.warning("re-requested %d overdue erasure jobs", count)
+                    await work(conn)
             except Exception:
-                log.exception("overdue sweep failed; trying again next round")
+                log.exception("%s failed; trying again next round", name)
 
-    app.state.background = [asyncio.create_task(sweep(), name="overdue-sweep")]
+    return asyncio.create_task(loop(), name=name)
+
+
+async def start(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    deadline = timedelta(seconds=settings.erasure_deadline_s)
+
+    async def overdue(conn: asyncpg.Connection) -> None:
+        count = await service.reemit_overdue(conn=conn, deadline=deadline,
+                                             source=settings.service_name)
+        if count:
+            log.warning("%d erasure jobs are stuck: their missing stores are asked again", count)
+
+    async def retention_sweep(conn: asyncpg.Connection) -> None:
+        sweep_id = await retention_sweeps.start_scheduled(conn=conn, source=settings.service_name)
+        if sweep_id is None:
+            log.warning("the previous retention sweep is still counting; this round is skipped")
+
+    app.state.background = [_every(app, settings.overdue_sweep_interval_s, "overdue-sweep",
+                                   overdue)]
+    if settings.retention_sweep_interval_s > 0:
+        app.state.background.append(_every(app, settings.retention_sweep_interval_s,
+                                           "retention-sweep", retention_sweep))
 
 
 async def stop(app: FastAPI) -> None:

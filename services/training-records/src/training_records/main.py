@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.app import create_app as kit_create_app
+from training_records import i18n  # noqa: F401  (its Dutch texts)
 from training_records.certificates.views import router as certificates_router
 from training_records.experts.views import router as experts_router
 from training_records.handlers import SUBSCRIPTIONS

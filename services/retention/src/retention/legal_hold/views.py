@@ -3,31 +3,62 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
+from retention.erasure import service as erasure
 from retention.legal_hold import service
 from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
+from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/legal-holds", tags=["legal holds"])
 
 
-@router.post("", status_code=201, summary="Place a legal hold")
+@router.post("", status_code=201, summary="Place a legal hold on a subject, a tenant, or one "
+                                          "category of a tenant")
 async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> LegalHoldRead:
-    return await service.place(conn=conn, hold=body, actor=staff.sub)
+    if body.category is not None:
+        known = await erasure.known_categories(conn=conn)
+        if body.category not in known:
+            raise ApiError(422, "unknown_category",
+                           f"body.category: no store declares the category '{body.category}'; "
+                           f"the known categories are: {', '.join(known) or 'none yet'}.")
+    async with conn.transaction():
+        return await service.place(conn=conn, hold=body, actor=staff.sub)
 
 
 @router.get("", summary="Active and released legal holds")
-async def list_holds(staff: Staff, conn: DbConn) -> list[LegalHoldRead]:
-    return await service.list_all(conn=conn)
+async def list_holds(
+    staff: Staff, conn: DbConn, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    active: Annotated[bool | None, Query(description="Only active (true) or released "
+                                         "(false) holds")] = None,
+) -> Page[LegalHoldRead]:
+    return await service.list_holds(conn=conn, page=page, sort=sort, active=active)
 
 
-@router.post("/{hold_id}/release", summary="Release a legal hold")
-async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn) -> LegalHoldRead:
-    hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
-    if hold is None:
-        raise ApiError(404, "not_found", "There is no active legal hold with this id.")
-    return hold
+@router.post("/{hold_id}/release",
+             summary="Release a legal hold; what it kept of finished jobs is erased by follow-up "
+                     "jobs linked to them")
+async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
+                       settings: SettingsDep) -> LegalHoldRead:
+    async with conn.transaction():
+        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
+        if hold is None:
+            raise ApiError(404, "not_found", "There is no active legal hold with this id.")
+        follow_ups = []
+        for job_id in await erasure.jobs_kept_by(conn=conn, hold_id=hold_id):
+            follow_up = await erasure.follow_up(
+                conn=conn, job_id=job_id, secret=settings.certificate_secret,
+                deadline=timedelta(seconds=settings.erasure_deadline_s),
+                source=settings.service_name, requested_by=staff.sub)
+            if follow_up is not None:
+                follow_ups.append(follow_up)
+    return hold.model_copy(update={"follow_up_jobs": follow_ups})

@@ -343,14 +343,17 @@ async def _erase(
         email = await _email(client, settings, subject_id)
         explanation = ("The data is kept under a legal hold until it is released: "
                        + ("; ".join(h["reason"] for h in holds) or "a legal claim or investigation"))
+        grounds = [HOLD_REFUSAL_GROUNDS.get(h.get("ground") or "", "legal_claims") for h in holds]
         async with conn.transaction():
             row = await service.transition(
                 conn, row, action="refused", to_status="refused", actor=principal.sub,
-                actor_role=role, note=explanation, refusal_ground="legal_claims",
+                actor_role=role, note=explanation,
+                refusal_ground=grounds[0] if grounds else "legal_claims",
                 refusal_explanation=explanation,
                 outcome={"kept": [{"what": "all data of the person", "ground": h["reason"],
-                                   "legal_basis": REFUSAL_GROUNDS["legal_claims"]}
-                                  for h in holds]}, **decided)
+                                   "legal_basis": REFUSAL_GROUNDS[g],
+                                   "reference": h.get("reference")}
+                                  for h, g in zip(holds, grounds, strict=True)]}, **decided)
             await _tell(conn, row, email, "Your erasure request",
                         f"We cannot erase your data now. {explanation}\n{COMPLAINT_NOTICE}")
         return row
@@ -406,13 +409,47 @@ async def finish_erasure_case(
     if row is None or row["status"] != "in_progress":
         return row
     certificate = job.get("certificate")
-    kept = (certificate or {}).get("kept") or (certificate or {}).get("legal_holds") or []
+    kept = kept_under_holds(certificate or {})
     outcome = {**json.loads(row["outcome"] or "{}"), "certificate": certificate,
                "kept": kept, "stores": sorted(job.get("stores", {}))}
+    note = f"erasure job {job_id} completed in every store"
+    if kept:
+        note += "; part of the data is kept under a legal hold"
     return await service.transition(
         conn, row, action="completed", to_status="completed", actor="retention",
-        actor_role="system", note=f"erasure job {job_id} completed in every store",
-        outcome=outcome)
+        actor_role="system", note=note, outcome=outcome)
+
+
+# A hold's lawful ground at retention, as the refusal ground of an erasure request (O22).
+HOLD_REFUSAL_GROUNDS = {"legal_claims": "legal_claims", "legal_obligation": "legal_obligation",
+                        "authority_request": "legal_obligation",
+                        "investigation": "legal_obligation"}
+
+
+def kept_under_holds(certificate: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the certificate says a legal hold kept (O17, O25): per store and category how many
+    records, and the lawful ground and reference of the holds on it (never a hold's free text)."""
+    holds = [h for h in certificate.get("holds") or [] if isinstance(h, dict)]
+    kept = []
+    for store, counts in sorted((certificate.get("held") or {}).items()):
+        for category, n in sorted((counts or {}).items()):
+            if not n:
+                continue
+            # A hold on this very category kept it; else a hold on all of someone's data.
+            on_it = ([h for h in holds if h.get("category") == category]
+                     or [h for h in holds if h.get("category") is None] or holds)
+            kept.append({
+                "what": f"{n} record(s) of '{category}' in {store}",
+                "store": store, "category": category, "records": n,
+                "ground": _joined(h.get("ground") for h in on_it),
+                "legal_basis": _joined(h.get("lawful_ground") for h in on_it),
+                "reference": _joined(h.get("reference") for h in on_it),
+            })
+    return kept
+
+
+def _joined(values: Any) -> str | None:
+    return "; ".join(sorted({v for v in values if v})) or None
 
 
 async def _rectify(

@@ -17,6 +17,7 @@ from privacy_kit.errors import ApiError
 from privacy_kit.outbox import emit
 from privacy_kit.paging import Page, PageParams, page_of
 from privacy_kit.protocol import SubjectRequestReceived, SubjectRequestStatusChanged
+from privacy_kit.sorting import Ordering, SortOrder
 from subject_rights import deadlines
 from subject_rights.cases.models import (
     CLOSED,
@@ -215,8 +216,15 @@ async def read(
     )
 
 
+# The inbox: most urgent first by default; or by receipt.
+INBOX_ORDERING = Ordering(
+    {"due_at": ("due_at", "timestamptz"), "received_at": ("received_at", "timestamptz")},
+    tiebreak=("id", "uuid"), default="due_at")
+
+
 async def list_cases(
     conn: asyncpg.Connection, *, settings: Settings, paging: PageParams,
+    sort: SortOrder = INBOX_ORDERING.default_order,
     tenant_id: str | None = None, platform: bool = False, subject_id: str | None = None,
     status: str | None = None, kind: str | None = None, due: str | None = None,
     due_before: datetime | None = None,
@@ -249,15 +257,14 @@ async def list_cases(
             where.append(f"due_at <= {arg(now)}")
     if due_before is not None:
         where.append(f"due_at < {arg(due_before)}")
-    if paging.cursor:
-        after_due, after_id = paging.cursor
-        where.append(f"(due_at, id) > ({arg(datetime.fromisoformat(after_due))}, "
-                     f"{arg(uuid.UUID(after_id))})")
+    keyset, order_by, keyset_args = sort.keyset(paging, first_param=len(args) + 1)
+    args.extend(keyset_args)
+    where.append(keyset)
     rows = await conn.fetch(
         f"SELECT * FROM subject_request WHERE {' AND '.join(where)} "
-        f"ORDER BY due_at, id LIMIT {arg(paging.limit + 1)}", *args)
+        f"ORDER BY {order_by} LIMIT {arg(paging.limit + 1)}", *args)
     items = [to_summary(r, settings, now) for r in rows]
-    return page_of(items, paging, key=lambda c: [c.due_at.isoformat(), str(c.id)])
+    return page_of(items, paging, key=sort.cursor_key)
 
 
 # --- identity codes (O20) --------------------------------------------------------------------

@@ -6,12 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, current_principal, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
 from subject_rights.cases import flows, service
 from subject_rights.cases.access import check_can_see, check_controller, is_subject
 from subject_rights.cases.models import (
@@ -77,6 +78,7 @@ async def file_request(body: SubjectRequestCreate, principal: CurrentPrincipal, 
                     "or your own, most urgent first")
 async def inbox(
     principal: CurrentPrincipal, conn: DbConn, paging: Paging, settings: SettingsDep,
+    sort: Annotated[SortOrder, Depends(service.INBOX_ORDERING)],
     tenant_id: Annotated[str | None, Query(max_length=200)] = None,
     status: Status | None = None,
     kind: Kind | None = None,
@@ -85,7 +87,7 @@ async def inbox(
     due_before: datetime | None = None,
 ) -> Page[CaseSummary]:
     filters: dict[str, Any] = {"status": status, "kind": kind, "due": due,
-                               "due_before": due_before}
+                               "due_before": due_before, "sort": sort}
     if principal.is_staff:
         if tenant_id:
             return await service.list_cases(conn, settings=settings, paging=paging,
@@ -252,7 +254,11 @@ async def download_bundle(request_id: uuid.UUID, principal: CurrentPrincipal, co
                               "inbox (the person, signed in)")
 async def erasure_request(subject_id: str, principal: CurrentPrincipal, conn: DbConn,
                           request: Request, settings: SettingsDep,
-                          body: ErasureRequestCreate | None = None) -> Case:
+                          body: Annotated[ErasureRequestCreate | None, Body(
+                              openapi_examples={"delete": {"summary": "Delete my account",
+                                                           "value": {"details": "Please delete "
+                                                                     "my account."}}},
+                          )] = None) -> Case:
     if principal.sub != subject_id:
         raise forbidden("Only the person themself asks this; others file a request on their "
                         "behalf at /v1/subject-requests.")

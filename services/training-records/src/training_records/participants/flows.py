@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 
 from privacy_kit.outbox import emit
+from privacy_kit.preconditions import check_if_match
 from privacy_kit.protocol import SubjectErasureRequested, SubjectRectified
 from training_records.access import not_found
 from training_records.participants import service
@@ -45,7 +46,7 @@ async def register_participant(
 
 async def rectify_participant(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, participant_id: uuid.UUID,
-    body: ParticipantUpdate, actor: str,
+    body: ParticipantUpdate, actor: str, if_match: str | None = None,
 ) -> ParticipantUpdated:
     """O24: keep the history, tell recipients which fields changed (names only), and ask for
     an erasure when the corrected birth date shows an under-16 without parental consent (O6)."""
@@ -54,6 +55,7 @@ async def rectify_participant(
                allowed=bsn_allowed)
     row = await service.ensure_writable(conn=conn, tenant_id=tenant_id,
                                         participant_id=participant_id)
+    check_if_match(if_match, service.etag(row))
     updated, changed = await service.rectify(conn=conn, row=row, body=body, actor=actor)
     erasure = False
     if changed:
