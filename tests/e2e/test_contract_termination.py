@@ -71,9 +71,9 @@ async def _tenant(gw: httpx.AsyncClient, label: str) -> Tenant:
         gw.post("/v1/subject-requests", headers=participant,
                 json={"kind": "access", "details": "Wat weten jullie van mij?"}),
         gw.post("/v1/breaches", headers=DPO, json={
-            "title": f"Export of {label} sent astray", "facts": "A file went to the wrong client.",
-            "discovered_at": "2026-11-20T10:00:00Z",
-            "affected_subjects": [{"subject_id": subject, "tenant_id": tenant_id}]}),
+            "title": f"Export of {label} sent astray",
+            "description": "A file went to the wrong client.",
+            "discovered_at": "2026-11-20T10:00:00Z", "affected_subject_ids": [subject]}),
     ):
         answer = await call
         assert answer.status_code in (200, 201), answer.text

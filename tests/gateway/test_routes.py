@@ -26,7 +26,8 @@ from gateway.routes import find_route
         ("GET", "/v1/tenants/t1/audits/a1", "retention", False, None),
         ("PUT", "/v1/subjects/s1/consents/newsletter", "consent", False, None),
         ("POST", "/v1/purposes", "consent", False, {"dpo", "operator"}),
-        ("POST", "/v1/erasure-jobs", "retention", False, {"dpo", "operator"}),
+        ("POST", "/v1/erasure-jobs", "retention", False, {"dpo", "operator", "beheerder"}),
+        ("DELETE", "/v1/erasure-jobs/j1", "retention", False, {"dpo", "operator"}),
         ("GET", "/v1/erasure-jobs/j1", "retention", False, {"dpo", "operator"}),
         ("POST", "/v1/legal-holds", "retention", False, {"dpo", "operator"}),
         ("PUT", "/v1/retention-rules/consent/cookie-choices", "retention", False,
@@ -51,6 +52,11 @@ from gateway.routes import find_route
         ("GET", "/v1/authority-disclosures", "breach", False, {"dpo", "operator", "beheerder"}),
         ("POST", "/v1/authority-disclosures", "breach", False, {"dpo", "operator"}),
         ("POST", "/v1/subject-requests", "subject-rights", False, None),
+        ("GET", "/v1/subject-requests", "subject-rights", False, None),
+        ("POST", "/v1/subject-requests/r1/approval", "subject-rights", False, None),
+        ("POST", "/v1/subject-requests/r1/verification", "subject-rights", True, None),
+        ("GET", "/v1/subject-requests/r1/bundle", "subject-rights", False, None),
+        ("POST", "/v1/subjects/s1/erasure-request", "subject-rights", False, None),
     ],
 )
 def test_rows(method: str, path: str, upstream: str, public: bool, roles: set[str] | None) -> None:

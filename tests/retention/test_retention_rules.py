@@ -77,7 +77,8 @@ async def test_o15_staff_override_a_rule_and_every_change_is_kept_with_who_and_w
                                            headers=DPO, json={"period": "P7Y",
                                                               "clock": "record_created"})
     assert unknown.status_code == 404
-    assert "its categories are: subject_requests" in unknown.json()["error"]["message"]
+    assert ("its categories are: access_bundles, bundle_downloads, identity_codes, "
+            "subject_requests") in unknown.json()["error"]["message"]
     participant = await platform.retention.put(path, headers=auth("participant", tenant="t"),
                                                json={"period": "P1D", "clock": "request_handled"})
     assert participant.status_code == 403

@@ -14,7 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,20 +98,30 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server inside the test's event loop: it leaves the signal handlers alone."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve the app (lifespan included) over real HTTP on a free 127.0.0.1 port, in this event
-    loop, for services that call it over the network. Yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped before it started")
-        await asyncio.sleep(0.02)
+async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Run the app (with its lifespan) as a real HTTP server on 127.0.0.1 in this event loop and
+    yield its base URL: for services that call each other over HTTP in one test process."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
+                            access_log=False)
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(), name=f"serve-{port}")
     try:
-        yield f"http://127.0.0.1:{server.config.port}"
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"the app on port {port} did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
@@ -246,12 +256,18 @@ async def module_suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIt
         yield s
 
 
+def served(app: FastAPI) -> AbstractAsyncContextManager[str]:
+    """`serve` on a free port (the name some tests use)."""
+    return serve(app)
+
+
 __all__ = [
     "Suite",
     "app_client",
     "auth",
     "read_events",
     "read_topic",
+    "serve",
     "served",
     "service_auth",
     "token",

@@ -77,7 +77,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/subjects/[^/]+/unsubscribe-link$", "consent", roles=STAFF),
     Route("GET PUT", r"^/v1/subjects/[^/]+/policy-acceptances(/|$)", "consent"),
     Route("GET", r"^/v1/policy-announcements/[^/]+(/recipients)?$", "consent", roles=STAFF),
-    # Retention and erasure.
+    # Retention and erasure. A Beheerder may start the erasure of a participant of their own
+    # tenant (retention checks whose participant it is).
+    Route("POST", r"^/v1/erasure-jobs/?$", "retention", roles=STAFF | {"beheerder"}),
     Route("*", r"^/v1/erasure-(jobs|replays)(/|$)", "retention", roles=STAFF),
     # Operators and the tenant's own Beheerders (retention checks which tenant).
     Route("*", r"^/v1/contract-terminations(/|$)", "retention"),
@@ -94,10 +96,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", r"^/v1/breach-notices/mine/?$", "breach"),
     Route("*", r"^/v1/breach-notices(/|$)", "breach", roles=STAFF | {"beheerder"}),
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
+    # The one-time identity code (O20) works without signing in: the code is the proof.
+    Route("POST", r"^/v1/subject-requests/[^/]+/verification/?$", "subject-rights", public=True),
     Route("GET", r"^/v1/authority-disclosures(/|$)", "breach", roles=STAFF | {"beheerder"}),
     Route("*", r"^/v1/authority-disclosures(/|$)", "breach", roles=STAFF),
     # Subject requests.
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),
+    # "Delete my account" (O25): the person opens an erasure request.
+    Route("POST", r"^/v1/subjects/[^/]+/erasure-request/?$", "subject-rights"),
 )
 
 

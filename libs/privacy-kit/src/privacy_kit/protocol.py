@@ -278,6 +278,31 @@ class SubjectRectified(Payload):
     fields: list[str]
 
 
+class SubjectObjected(Payload):
+    """The subject objects to processing (Art. 21): stores restrict pending the controller's
+    assessment (Art. 18(1)(d)) and confirm (O19)."""
+
+    TYPE = "subject.objected"
+    TOPIC = Topic.SUBJECT
+    ABOUT = "subject"
+
+
+class SubjectRestrictionConfirmed(Payload):
+    """One store has applied a restriction, an objection or a lift for the subject (O19).
+    The envelope's correlation id is the one of the event that asked for it."""
+
+    TYPE = "subject.restriction_confirmed"
+    TOPIC = Topic.SUBJECT
+    ABOUT = "subject"
+
+    store: str
+    cause: Literal["restricted", "objected", "lifted"]
+    restricted: bool
+
+
+# --- privacy.subject: subject request cases (subject-rights) ---------------------------------
+
+
 class SubjectRequestReceived(Payload):
     TYPE = "subject_request.received"
     TOPIC = Topic.SUBJECT
@@ -285,6 +310,40 @@ class SubjectRequestReceived(Payload):
 
     request_id: uuid.UUID
     kind: str
+
+
+class SubjectRequestStatusChanged(Payload):
+    """A case moved to a new state (O19-O23). Ids, kind and state only: never the details."""
+
+    TYPE = "subject_request.status_changed"
+    TOPIC = Topic.SUBJECT
+
+    request_id: uuid.UUID
+    kind: str
+    status: str
+    previous_status: str | None = None
+
+
+class SubjectRequestDueSoon(Payload):
+    """A case's term ends within the warning window (three days) and it is still open (O21)."""
+
+    TYPE = "subject_request.due_soon"
+    TOPIC = Topic.SUBJECT
+
+    request_id: uuid.UUID
+    kind: str
+    due_at: datetime
+
+
+class SubjectRequestOverdue(Payload):
+    """A case's term has ended and it is still open (O21)."""
+
+    TYPE = "subject_request.overdue"
+    TOPIC = Topic.SUBJECT
+
+    request_id: uuid.UUID
+    kind: str
+    due_at: datetime
 
 
 # --- privacy.consent ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from consent import optout
+from consent import events, optout
 from consent.ledger import receipts, service
 from consent.settings import Settings
 from privacy_kit.db import rows_affected
@@ -144,6 +144,15 @@ class ConsentProvider(PrivacyProvider):
                                          tenant_id, prefetch=2000):
                 yield TenantRecord(category, table, row["j"])
 
+    async def restrict(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, "restricted")
+
+    async def object_to_processing(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, "objected")
+
+    async def lift(self, conn: asyncpg.Connection, subject_id: str) -> None:
+        await _restriction(conn, subject_id, None)
+
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
         if scope.kind == "subject" and scope.subject_id:
             await optout.remember_erased(conn=conn, settings=self.settings,
@@ -181,6 +190,19 @@ async def _announcements(conn: asyncpg.Connection, subject_id: str) -> dict[str,
     }
 
 
+async def _restriction(conn: asyncpg.Connection, subject_id: str, cause: str | None) -> None:
+    """Apply or lift a restriction and announce every purpose whose effective state flips, so
+    processors that follow consent.changed stop (or resume) too."""
+    before = await service.effective_state(conn=conn, subject_id=subject_id)
+    await service.set_restriction(conn=conn, subject_id=subject_id, cause=cause)
+    after = await service.effective_state(conn=conn, subject_id=subject_id)
+    for purpose, state in after.consents.items():
+        old = before.consents.get(purpose)
+        if old is not None and old.granted != state.granted:
+            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
+                                         granted=state.granted)
+
+
 async def _erase_subject(conn: asyncpg.Connection, subject_id: str,
                          keep: set[str] | None = None) -> dict[str, int]:
     """Everything of one person, but the categories in `keep` (under a legal hold, O17)."""
@@ -205,6 +227,10 @@ async def _erase_many(conn: asyncpg.Connection, subject_ids: list[str],
     }
     if not subject_ids:
         return {name: 0 for name in statements if name not in keep}
+    if not keep:
+        # A restriction protects what is kept: it goes only with the whole person.
+        await conn.execute("DELETE FROM subject_restriction WHERE subject_id = ANY($1::text[])",
+                           subject_ids)
     await conn.execute("INSERT INTO consent_erasing SELECT DISTINCT unnest($1::text[])"
                        " ON CONFLICT DO NOTHING", subject_ids)
     counts: dict[str, int] = {}

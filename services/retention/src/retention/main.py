@@ -16,6 +16,7 @@ from retention.erasure.public_key import router as public_key_router
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
+from retention.register.internal import router as internal_register_router
 from retention.register.views import router as register_router
 from retention.replay.views import router as replay_router
 from retention.rules import service as rules
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "per client.",
         routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
                  register_router, rules_router, sweep_router, sub_processor_router,
-                 termination_router, audits_router],
+                 termination_router, audits_router, internal_register_router],
         provider=RetentionProvider(),
         subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,

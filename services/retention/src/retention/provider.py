@@ -98,7 +98,8 @@ class RetentionProvider(PrivacyProvider):
             subject_id,
         )
         holds = await conn.fetch(
-            "SELECT id, reason, placed_at, released_at FROM legal_hold WHERE subject_id = $1",
+            "SELECT id, ground, reference, reason, placed_at, released_at FROM legal_hold "
+            "WHERE subject_id = $1",
             subject_id,
         )
         return {

@@ -14,6 +14,7 @@ from training_records.certificates.views import router as certificates_router
 from training_records.contacts import router as contacts_router
 from training_records.experts.views import router as experts_router
 from training_records.handlers import SUBSCRIPTIONS
+from training_records.internal import router as internal_router
 from training_records.learning.views import router as learning_router
 from training_records.participants.imports import router as import_router
 from training_records.participants.views import router as participants_router
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
                  certificates_router, trainings_router, experts_router, contacts_router,
-                 subject_lookup_router],
+                 subject_lookup_router, internal_router],
         provider=TrainingRecordsProvider(settings),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,

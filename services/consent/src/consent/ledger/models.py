@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Method = Literal["banner", "settings_page", "api", "import"]
-Source = Literal["record", "default", "objection", "gpc", "retired"]
+Source = Literal["record", "default", "objection", "gpc", "retired", "restricted"]
 
 
 class ConsentChange(BaseModel):
@@ -61,7 +61,8 @@ class EffectiveConsent(BaseModel):
     purpose: str
     granted: bool = Field(description="What processing may rely on now.")
     source: Source = Field(description="Why: the latest record, the purpose's default, an "
-                           "objection to direct marketing, a GPC signal, or a retired purpose.")
+                           "objection to direct marketing, a GPC signal, a retired purpose, or "
+                           "the person's restricted processing (O19).")
     record_id: uuid.UUID | None
     recorded_granted: bool | None
     policy_version: str | None
@@ -99,6 +100,8 @@ class SubjectConsents(BaseModel):
     subject_id: str
     policy_version: str | None = Field(description="The policy version in force.")
     objection: ObjectionRead | None
+    restricted: bool = Field(default=False, description="Processing is restricted (GDPR art. "
+                             "18): no purpose counts as granted until it is lifted (O19).")
     consents: dict[str, EffectiveConsent]
 
 

@@ -53,7 +53,8 @@ SELECT p.id AS purpose, p.direct_marketing, p.gpc_refusal, p.default_granted,
              AND p.id = ANY (v.material_purposes)), false) AS needs_renewal,
        o.id AS obj_id, o.purposes AS obj_purposes, o.actor_sub AS obj_actor_sub,
        o.actor_role AS obj_actor_role, o.created_at AS obj_created_at,
-       ({CURRENT_POLICY_SQL}) AS current_policy
+       ({CURRENT_POLICY_SQL}) AS current_policy,
+       EXISTS (SELECT 1 FROM subject_restriction r WHERE r.subject_id = $1) AS restricted
 FROM purpose p
 LEFT JOIN latest l ON l.purpose_id = p.id
 LEFT JOIN marketing_objection o ON o.subject_id = $1 AND o.lifted_at IS NULL
@@ -110,6 +111,8 @@ def _effective(row: Mapping[str, Any], *, gpc: bool) -> EffectiveConsent:
     source: Source
     if row["retired"]:
         granted, source = False, "retired"
+    elif row["restricted"]:
+        granted, source = False, "restricted"
     elif objected:
         granted, source = False, "objection"
     elif gpc and row["gpc_refusal"]:
@@ -138,6 +141,7 @@ async def effective_state(
         subject_id=subject_id,
         policy_version=rows[0]["current_policy"] if rows else None,
         objection=objection,
+        restricted=bool(rows and rows[0]["restricted"]),
         consents={row["purpose"]: _effective(row, gpc=gpc) for row in rows},
     )
 
@@ -433,3 +437,34 @@ async def parental_consents(
             ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args
     )
     return [ParentalConsentRead(**dict(r)) for r in rows]
+
+
+# --- restriction and withdrawal of all consent (O19) ---------------------------------------
+
+async def set_restriction(
+    *, conn: asyncpg.Connection, subject_id: str, cause: str | None
+) -> None:
+    """Restrict (cause 'restricted' or 'objected') or lift (cause None) the person's processing."""
+    if cause is None:
+        await conn.execute("DELETE FROM subject_restriction WHERE subject_id = $1", subject_id)
+        return
+    await conn.execute(
+        """INSERT INTO subject_restriction (subject_id, cause) VALUES ($1, $2)
+           ON CONFLICT (subject_id) DO NOTHING""",
+        subject_id, cause,
+    )
+
+
+async def withdraw_all(
+    *, conn: asyncpg.Connection, subject_id: str, actor: Actor, ledger_key: str
+) -> list[ConsentRecordRead]:
+    """A withdrawal record for every purpose in the catalogue, retired ones included: the
+    ledger then proves the person withdrew everything at this moment (O11, O19)."""
+    policy_version = await current_policy_version(conn=conn)
+    purposes = await conn.fetch("SELECT id FROM purpose ORDER BY id")
+    return [
+        await append_record(conn=conn, subject_id=subject_id, purpose_id=p["id"], granted=False,
+                            policy_version=policy_version, method="api", actor=actor,
+                            ledger_key=ledger_key)
+        for p in purposes
+    ]

@@ -4,23 +4,31 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import Staff
+from privacy_kit.auth import SERVICE_ROLE, STAFF, Principal, Staff, require_roles
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
 from retention.erasure import service
+from retention.erasure.beheerder import check_beheerder_erasure
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead, JobStatus
 from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/erasure-jobs", tags=["erasure"])
 
+# Subject-rights starts the job of an approved erasure request with its service token; a
+# Beheerder may erase a participant of their own tenant (checked against training-records).
+JobRequester = Annotated[Principal, Depends(require_roles(*STAFF, SERVICE_ROLE, "beheerder"))]
+StaffOrService = Annotated[Principal, Depends(require_roles(*STAFF, SERVICE_ROLE))]
+
 
 @router.post("", status_code=202, response_model=ErasureJobRead,
              summary="Erase a subject, a tenant or a category in every store (O25)")
-async def create_erasure_job(body: ErasureJobCreate, principal: Staff, conn: DbConn,
+async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, conn: DbConn,
                              settings: SettingsDep) -> dict:
+    if not principal.has(*STAFF, SERVICE_ROLE):
+        await check_beheerder_erasure(principal, body, settings)
     try:
         async with conn.transaction():
             job_id = await service.create_job(
@@ -71,7 +79,7 @@ async def list_erasure_jobs(
 
 @router.get("/{job_id}", response_model=ErasureJobRead,
             summary="One erasure job with each store's answer and, once completed, its certificate")
-async def get_erasure_job(job_id: uuid.UUID, principal: Staff, conn: DbConn) -> dict:
+async def get_erasure_job(job_id: uuid.UUID, principal: StaffOrService, conn: DbConn) -> dict:
     job = await service.get_job(conn=conn, job_id=job_id)
     if job is None:
         raise ApiError(404, "not_found", "There is no erasure job with this id.")
