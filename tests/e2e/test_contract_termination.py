@@ -25,7 +25,7 @@ from retention.keys import load_public_key
 pytestmark = pytest.mark.e2e
 
 OPERATOR, DPO = auth("operator"), auth("dpo")
-GRACE_S = 8  # long enough to see the refusals before the erasure, on a busy machine
+GRACE_S = 20  # long enough to see the refusals before the erasure, on a busy machine
 
 
 @pytest_asyncio.fixture(scope="module")
