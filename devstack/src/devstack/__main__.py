@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         roles: list[str] = args.role
         print(mint_token(os.environ.get("JWT_SECRET") or DEV_SECRET,
                          role=roles[0] if len(roles) == 1 else roles,
-                         tenant=args.tenant, sub=args.sub, ttl_s=args.ttl))
+                         tenant=args.tenant, sub=args.sub, ttl_s=args.ttl,
+                         issuer=os.environ.get("JWT_ISSUER") or None,
+                         audience=os.environ.get("JWT_AUDIENCE") or None))
         return 0
     home = (args.home or Path(os.environ.get(HOME_VARIABLE) or ".devstack")).resolve()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -20,6 +20,7 @@ from privacy_kit import telemetry
 from privacy_kit.app import RequestIdMiddleware
 from privacy_kit.auth import TokenVerifier
 from privacy_kit.errors import install_error_handlers
+from privacy_kit.validation import InputLimits, RequestHygieneMiddleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    # The same body limits and JSON hygiene as every service, before anything is forwarded.
+    app.add_middleware(RequestHygieneMiddleware, limits=InputLimits.from_settings(settings))
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(router)

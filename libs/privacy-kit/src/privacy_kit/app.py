@@ -21,6 +21,7 @@ from privacy_kit.consumer import EventConsumer, Subscription
 from privacy_kit.db import create_pool, migrate
 from privacy_kit.errors import install_error_handlers
 from privacy_kit.kafka import ensure_topics
+from privacy_kit.openapi import truthful_openapi
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
     PrivacyProvider,
@@ -29,6 +30,7 @@ from privacy_kit.provider import (
     publish_inventory,
 )
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.validation import InputLimits, RequestHygieneMiddleware, guard_params
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,14 @@ def create_app(
             await pool.close()
             telemetry.shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=lifespan,
+                  dependencies=[Depends(guard_params)])
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider
+    app.state.input_limits = limits = InputLimits.from_settings(settings)
+    # Added first, so the request id middleware wraps it and a 413/422 carries the id too.
+    app.add_middleware(RequestHygieneMiddleware, limits=limits)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(_health_router(settings, health))
@@ -125,6 +131,7 @@ def create_app(
         app.include_router(internal_router(provider))
     for router in routers:
         app.include_router(router)
+    truthful_openapi(app)
     telemetry.instrument_app(app)
     return app
 

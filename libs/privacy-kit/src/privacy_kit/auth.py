@@ -45,15 +45,17 @@ class TokenVerifier:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
             else:
                 key = self.settings.jwt_secret
-            options = {"require": ["sub", "exp"]}
+            options = {"require": ["sub", "exp", "iat"]}
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience or None,
                 issuer=self.settings.jwt_issuer or None,
+                leeway=self.settings.jwt_leeway_s,
                 options=options,  # type: ignore[arg-type]
             )
+            self._check_lifetime(claims)
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("token_expired", "Your token has expired; sign in again.") from exc
         except jwt.InvalidSignatureError as exc:
@@ -68,6 +70,16 @@ class TokenVerifier:
                          roles=frozenset(str(r) for r in roles))
 
 
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A stolen token must not work for a century: cap exp - iat (and exp - now)."""
+        cap = self.settings.jwt_max_lifetime_s
+        if not isinstance(claims["iat"], int | float) or not isinstance(claims["exp"], int | float):
+            raise jwt.InvalidTokenError("iat and exp must be numbers")
+        longest = cap + self.settings.jwt_leeway_s
+        if claims["exp"] - claims["iat"] > longest or claims["exp"] - time.time() > longest:
+            raise jwt.InvalidTokenError(f"it is valid for longer than {cap} s")
+
+
 def unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
 
@@ -80,6 +92,8 @@ def mint_token(
     sub: str | None = None,
     ttl_s: int = 8 * 3600,
     now: float | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
 ) -> str:
     """A development token (HS256). Production tokens come from the OIDC issuer."""
     issued = int(now if now is not None else time.time())
@@ -91,6 +105,10 @@ def mint_token(
     }
     if tenant:
         claims["tenant"] = tenant
+    if issuer:
+        claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -8,6 +8,19 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "privacy-suite-development-secret-change-me"
+# An HS256 secret shorter than this many bytes can be brute-forced (RFC 7518 section 3.2).
+MIN_SECRET_BYTES = 32
+
+
+def weak_secret(value: str, development_values: tuple[str, ...] = ()) -> str | None:
+    """Why a secret must not be used in production, or None when it may."""
+    if not value or value in development_values or value == DEV_SECRET:
+        return "is a development value"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    if len(set(value)) < 8:
+        return "is not random (fewer than 8 distinct characters)"
+    return None
 
 
 class ServiceSettings(BaseSettings):
@@ -45,6 +58,20 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # A token whose exp lies further than this after its iat (or after now) is refused.
+    jwt_max_lifetime_s: int = 24 * 3600
+    jwt_leeway_s: int = 30
+
+    # Input limits (privacy_kit.validation): 413 above the byte limits, 422 for the rest.
+    max_body_bytes: int = 1024 * 1024
+    # Bodies other than JSON (a CSV import) may be larger; a route may cap them lower.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_json_depth: int = 32
+    max_json_keys: int = 1000
+    max_json_items: int = 100_000
+    max_string_chars: int = 20_000
+    # Ids in paths and `id`/`*_id` fields: a subject id is at most this long.
+    max_id_chars: int = 200
 
     otel_exporter_otlp_endpoint: str = ""
 
@@ -55,10 +82,16 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:
         if self.environment == "production":
-            if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_SECRET:
+            if self.jwt_algorithm == "HS256" and (reason := weak_secret(self.jwt_secret)):
                 raise ValueError(
-                    "production refuses the development JWT secret: set JWT_SECRET or use RS256"
+                    f"production refuses this JWT_SECRET: it {reason}; set a random secret of "
+                    f"at least {MIN_SECRET_BYTES} bytes or use RS256 with JWKS_URL"
                 )
             if self.jwt_algorithm == "RS256" and not self.jwks_url:
                 raise ValueError("RS256 needs JWKS_URL")
+            if not self.jwt_issuer or not self.jwt_audience:
+                raise ValueError("production needs JWT_ISSUER and JWT_AUDIENCE: tokens of "
+                                 "another issuer or meant for another audience must be refused")
+            if not 0 < self.jwt_max_lifetime_s <= 7 * 24 * 3600:
+                raise ValueError("JWT_MAX_LIFETIME_S must be between 1 s and 7 days")
         return self

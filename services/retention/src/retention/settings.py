@@ -1,10 +1,29 @@
-from privacy_kit.settings import ServiceSettings
+"""Configuration of the retention service (environment variables, no prefix)."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from privacy_kit.settings import MIN_SECRET_BYTES, ServiceSettings, weak_secret
+
+DEV_CERTIFICATE_SECRET = "privacy-suite-development-certificate-key"
 
 
 class Settings(ServiceSettings):
     service_name: str = "retention"
     # Keys the HMAC of subject ids in certificates and signs each certificate.
-    certificate_secret: str = "privacy-suite-development-certificate-key"
+    certificate_secret: str = DEV_CERTIFICATE_SECRET
     # A store that has not acknowledged by then gets the request again and the job is flagged.
     erasure_deadline_s: int = 15 * 60
     overdue_sweep_interval_s: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_development_certificate_key(self) -> Settings:
+        if self.environment == "production" and (
+            reason := weak_secret(self.certificate_secret, (DEV_CERTIFICATE_SECRET,))
+        ):
+            raise ValueError(
+                f"production refuses this CERTIFICATE_SECRET: it {reason}; anyone could forge "
+                f"certificates with it. Set a random secret of at least {MIN_SECRET_BYTES} bytes."
+            )
+        return self
