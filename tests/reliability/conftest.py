@@ -32,7 +32,26 @@ async def services(postgres_admin_dsn: str,
                 app = importlib.import_module(f"{package}.main").create_app(settings)
                 client = await stack.enter_async_context(app_client(app))
                 running[name] = (app, client)
+            await _hand_inventories_to_retention(running)
             yield running
     finally:
         for database in suite._databases:
             await drop_database(suite.admin_dsn, database)
+
+
+async def _hand_inventories_to_retention(running: dict[str, tuple[FastAPI, httpx.AsyncClient]]) -> None:
+    """Without Kafka, the inventory events wait in each outbox: give them to retention's own
+    handler, as its consumer would, so erasure jobs know every store."""
+    from privacy_kit.events import Envelope, Topic
+    from retention.erasure import flows
+
+    retention = running["retention"][0]
+    handlers = {s.topic: s.handlers for s in flows.subscriptions(retention.state.settings)}
+    on_inventory = next(iter(handlers[Topic.INVENTORY].values()))
+    for app, _ in running.values():
+        async with app.state.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT envelope::text AS e FROM outbox WHERE topic = $1",
+                                    Topic.INVENTORY)
+        async with retention.state.pool.acquire() as conn, conn.transaction():
+            for row in rows:
+                await on_inventory(conn, Envelope.model_validate_json(row["e"]))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 
 ERROR_REF = "#/components/schemas/Error"
 ERROR_SCHEMA: dict[str, Any] = {
@@ -68,7 +68,7 @@ def error_response(status: int) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
 
 
-def needs_principal(route: APIRoute) -> bool:
+def needs_principal(route: Any) -> bool:
     """Whether any dependency of the route reads the caller's token."""
     from privacy_kit import auth
 
@@ -82,7 +82,7 @@ def needs_principal(route: APIRoute) -> bool:
     return False
 
 
-def route_statuses(route: APIRoute) -> set[int]:
+def route_statuses(route: Any) -> set[int]:
     """The error statuses this route can answer, from what it takes and what it checks."""
     dependant = route.dependant
     methods = set(route.methods or ())
@@ -111,16 +111,15 @@ def _any_params(dependant: Any) -> bool:
     return False
 
 
-def make_truthful(document: dict[str, Any], routes: list[APIRoute]) -> dict[str, Any]:
+def make_truthful(document: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     """Rewrite a generated document in place (see the module docstring) and return it."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for name in _FASTAPI_ERROR_SCHEMAS:
         schemas.pop(name, None)
     schemas["Error"] = ERROR_SCHEMA
-    by_operation = {(path, method.lower()): route for route in routes
-                    for method in route.methods or ()
-                    for path in [route.path_format]}
+    by_operation = {(route.path_format, method.lower()): route for route in routes
+                    for method in route.methods or ()}
     secured = False
     for path, operations in (document.get("paths") or {}).items():
         for method, operation in operations.items():
@@ -157,6 +156,14 @@ def _refers_to_fastapi_error(schema: Any) -> bool:
     return any(ref.endswith(f"/{name}") for name in _FASTAPI_ERROR_SCHEMAS)
 
 
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every documented API route with its effective path, methods and dependencies (FastAPI
+    keeps included routers apart; this sees through them)."""
+    return [route for route in iter_route_contexts(app.routes)
+            if getattr(route, "dependant", None) is not None
+            and getattr(route, "include_in_schema", False)]
+
+
 def truthful_openapi(app: FastAPI) -> None:
     """Make `app.openapi()` (and /openapi.json) return the post-processed document."""
     generate: Callable[[], dict[str, Any]] = app.openapi
@@ -164,8 +171,7 @@ def truthful_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
-            routes = [r for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema]
-            app.openapi_schema = make_truthful(document, routes)
+            app.openapi_schema = make_truthful(document, api_routes(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -231,8 +231,11 @@ class RequestHygieneMiddleware:
         except RecursionError:
             return _invalid([{"field": "body",
                               "message": f"nests deeper than {self.limits.max_depth} levels"}])
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except json.JSONDecodeError:
             return None  # FastAPI says where the JSON breaks, in the shared error shape
+        except UnicodeDecodeError as exc:
+            return _invalid([{"field": "body", "message": "is not valid JSON: not UTF-8 text "
+                              f"(byte {exc.start} cannot be read)"}])
         except ValueError as exc:  # e.g. an integer of thousands of digits
             return _invalid([{"field": "body", "message": f"cannot be read: {exc}"}])
         problems = json_problems(document, self.limits)
