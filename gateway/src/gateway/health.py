@@ -31,7 +31,21 @@ async def upstream_health(upstreams: Upstreams, name: str, timeout: float) -> di
     except ValueError:
         body = answer.text[:500]
     state = "ok" if answer.status_code == 200 else "unavailable"
+    if state == "ok" and isinstance(body, dict) and (reasons := degraded_reasons(body)):
+        return {**entry, "state": "degraded", "reasons": reasons,
+                "status_code": answer.status_code, "health": body}
     return {**entry, "state": state, "status_code": answer.status_code, "health": body}
+
+
+def degraded_reasons(body: dict[str, Any]) -> list[str]:
+    """What in a serving upstream's own health needs an operator: parked events, a consumer
+    that cannot fetch or lags, a relay that cannot publish."""
+    reasons = []
+    if int(body.get("dead_letters") or 0) > 0:
+        reasons.append(f"{body['dead_letters']} dead-lettered events wait for an operator")
+    if body.get("status") == "degraded":
+        reasons.extend(str(r) for r in body.get("reasons") or ["the service reports degraded"])
+    return reasons
 
 
 async def gateway_health(upstreams: Upstreams, timeout: float) -> dict[str, Any]:

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.public_rate_limiter = RateLimiter(settings.public_rate_limit_per_minute)
     # The same body limits and JSON hygiene as every service, before anything is forwarded.
     app.add_middleware(RequestHygieneMiddleware, limits=InputLimits.from_settings(settings))
     app.add_middleware(RequestIdMiddleware)

@@ -12,7 +12,7 @@ from gateway.access import authorize, principal_or_none
 from gateway.health import gateway_health
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import forward
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimiter, client_address
 from gateway.routes import ALL_METHODS, find_route, path_is_routed
 from gateway.settings import Settings
 from privacy_kit.errors import ApiError
@@ -49,11 +49,15 @@ async def proxy(request: Request) -> Response:
             raise ApiError(405, "method_not_allowed",
                            "This method is not allowed on this resource.")
         raise ApiError(404, "not_found", f"No such resource: {path}.")
+    settings: Settings = request.app.state.settings
+    address = client_address(request, settings.trusted_networks)
+    public_limiter: RateLimiter = request.app.state.public_rate_limiter
+    if route.public and public_limiter.enabled:
+        public_limiter.check(f"ip:{address}")
     limiter: RateLimiter = request.app.state.rate_limiter
     if limiter.enabled:
         principal = principal_or_none(request)
-        client = request.client.host if request.client else "unknown"
-        limiter.check(f"sub:{principal.sub}" if principal else f"ip:{client}")
+        limiter.check(f"sub:{principal.sub}" if principal else f"ip:{address}")
     authorize(request, route, path)
     span = trace.get_current_span()
     span.update_name(f"{request.method} {route.upstream}")
