@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(home: Path) -> int:
     """Start everything, print how to use it, and stop everything on Ctrl-C or SIGTERM."""
-    from devstack.infra import Tansu, start_embedded_postgres
+    from devstack.infra import ObjectStore, Tansu, start_embedded_postgres
 
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -76,10 +76,13 @@ async def run(home: Path) -> int:
     if not admin_dsn:
         postgres, admin_dsn = start_embedded_postgres(home / "pgdata")
     broker: Tansu | None = None
+    store: ObjectStore | None = None
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not kafka:
+        # The broker's log, offsets and topics live in .devstack/broker: a restart keeps them.
+        store = ObjectStore(home / "broker", log_file=log_dir / "objectstore.log").start()
         port = TANSU_PORT if port_is_free(TANSU_PORT) else None
-        broker = Tansu(port=port, log_file=log_dir / "tansu.log").start()
+        broker = Tansu(port=port, log_file=log_dir / "tansu.log", store=store).start()
         kafka = broker.bootstrap
 
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir)
@@ -107,6 +110,8 @@ async def run(home: Path) -> int:
         stack.stop()
         if broker is not None:
             broker.stop()
+        if store is not None:
+            store.stop()
         # Embedded PostgreSQL stops when this process exits (its atexit hook); data stays.
 
 
@@ -119,7 +124,7 @@ def _print_banner(stack: Stack, admin_dsn: str, kafka: str, own_postgres: bool,
         "",
         f"  API docs      {stack.gateway_url}/docs",
         f"  PostgreSQL    {admin_dsn}{' (embedded)' if own_postgres else ''}",
-        f"  Kafka         {kafka}{' (Tansu, in memory)' if own_broker else ''}",
+        f"  Kafka         {kafka}{' (Tansu, durable in .devstack/broker)' if own_broker else ''}",
         f"  Logs          {stack.log_dir}/<name>.log",
         "",
         "Get a token and call the gateway:",

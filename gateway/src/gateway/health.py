@@ -40,12 +40,11 @@ async def upstream_health(upstreams: Upstreams, name: str, timeout: float) -> di
 def degraded_reasons(body: dict[str, Any]) -> list[str]:
     """What in a serving upstream's own health needs an operator: parked events, a consumer
     that cannot fetch or lags, a relay that cannot publish."""
-    reasons = []
-    if int(body.get("dead_letters") or 0) > 0:
-        reasons.append(f"{body['dead_letters']} dead-lettered events wait for an operator")
     if body.get("status") == "degraded":
-        reasons.extend(str(r) for r in body.get("reasons") or ["the service reports degraded"])
-    return reasons
+        return [str(r) for r in body.get("reasons") or ["the service reports degraded"]]
+    if int(body.get("dead_letters") or 0) > 0:
+        return [f"{body['dead_letters']} dead-lettered events wait for an operator"]
+    return []
 
 
 async def gateway_health(upstreams: Upstreams, timeout: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -89,18 +90,25 @@ def create_app(
         app.state.pool = pool
         app.state.relay = None
         app.state.consumer = None
+        app.state.kafka_waiting = None
         try:
             if settings.kafka_enabled:
+                async def start_kafka_parts() -> None:
+                    if settings.relay_enabled:
+                        app.state.relay = OutboxRelay(settings, pool)
+                        await app.state.relay.start()
+                    if settings.consumers_enabled and all_subscriptions:
+                        app.state.consumer = EventConsumer(settings, pool, all_subscriptions)
+                        await app.state.consumer.start()
+
                 try:
                     await ensure_topics(settings)
+                    await start_kafka_parts()
                 except Exception as exc:  # the outbox keeps events until the broker is back
-                    log.warning("could not ensure topics yet: %s", exc)
-                if settings.relay_enabled:
-                    app.state.relay = OutboxRelay(settings, pool)
-                    await app.state.relay.start()
-                if settings.consumers_enabled and all_subscriptions:
-                    app.state.consumer = EventConsumer(settings, pool, all_subscriptions)
-                    await app.state.consumer.start()
+                    log.warning("broker not reachable yet (%s); relay and consumer start once "
+                                "the topics exist", exc)
+                    app.state.kafka_waiting = asyncio.create_task(
+                        _when_topics_exist(settings, start_kafka_parts), name="kafka-start")
             if provider is not None:
                 async with pool.acquire() as conn, conn.transaction():
                     await publish_inventory(conn, provider, settings.service_name)
@@ -110,6 +118,10 @@ def create_app(
         finally:
             for hook in on_stop:
                 await hook(app)
+            if app.state.kafka_waiting is not None:
+                app.state.kafka_waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await app.state.kafka_waiting
             for part in (app.state.consumer, app.state.relay):
                 if part is not None:
                     await part.stop()
@@ -134,6 +146,22 @@ def create_app(
     truthful_openapi(app)
     telemetry.instrument_app(app)
     return app
+
+
+async def _when_topics_exist(settings: ServiceSettings, then: Callable[[], Awaitable[None]]) -> None:
+    """Topics (and their .dlq twins) are created with the configured partitions before the
+    relay produces anything: a topic auto-created by a first produce would get one partition."""
+    backoff = 0.5
+    while True:
+        await asyncio.sleep(backoff)
+        try:
+            await ensure_topics(settings)
+        except Exception as exc:
+            log.info("topics not ensured yet: %s", exc)
+            backoff = min(backoff * 2, 10.0)
+            continue
+        await then()
+        return
 
 
 def _merge(subscriptions: list[Subscription]) -> list[Subscription]:
@@ -165,13 +193,26 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
             return JSONResponse(body, 503)
         relay = request.app.state.relay
         consumer = request.app.state.consumer
+        reasons: list[str] = []
         body["relay"] = {"running": bool(relay and relay.running),
                          "last_error": relay.last_error if relay else None}
-        body["consumer"] = {
-            "running": bool(consumer and consumer.running),
-            "assigned": bool(consumer and consumer.assigned.is_set()),
-            "last_error": consumer.last_error if consumer else None,
-        }
+        if relay is not None and relay.last_error:
+            reasons.append(f"the outbox relay cannot publish: {relay.last_error}")
+        if consumer is not None:
+            body["consumer"] = consumer.health()
+            reasons += consumer.health()["problems"]
+        else:
+            body["consumer"] = {"running": False, "assigned": False, "last_error": None}
+        if settings.kafka_enabled and request.app.state.kafka_waiting is not None and (
+            not request.app.state.kafka_waiting.done()
+        ):
+            reasons.append("waiting for the broker to create the topics")
+        if body["dead_letters"]:
+            reasons.append(f"{body['dead_letters']} dead-lettered events wait for an operator")
+        if reasons:
+            # Still 200: the service serves its API; writes wait in the outbox. The gateway and
+            # operators read `status` and `reasons`.
+            body.update(status="degraded", reasons=reasons)
         return JSONResponse(body, 200)
 
     return router

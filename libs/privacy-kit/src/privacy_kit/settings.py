@@ -48,8 +48,15 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 1.0
     consumers_enabled: bool = True
-    consumer_max_retries: int = 3
-    consumer_retry_backoff_s: float = 0.2
+    # A failing event is tried again in place only briefly (0.05 s, then 0.1 s), then parked
+    # in the dead letters so the rest of its partition is not held up.
+    consumer_max_retries: int = 2
+    consumer_retry_backoff_s: float = 0.05
+    # Every so often the consumer asks for the log ends: lag, broker contact, lost logs.
+    consumer_position_check_s: float = 5.0
+    # Health says degraded when the broker has not answered for this long, or the lag is larger.
+    consumer_stale_after_s: float = 30.0
+    consumer_max_lag: int = 10_000
     # How long the broker may hold a fetch with no new data: the floor of event latency.
     consumer_fetch_max_wait_ms: int = 100
 
