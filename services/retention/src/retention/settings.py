@@ -15,7 +15,11 @@ class Settings(ServiceSettings):
     certificate_secret: str = DEV_CERTIFICATE_SECRET
     # A store that has not acknowledged by then gets the request again and the job is flagged.
     erasure_deadline_s: int = 15 * 60
-    overdue_sweep_interval_s: float = 30.0
+    # Stores that have not answered are asked again this long after the request, then after
+    # twice as long each time, up to the longest pause: a lost acknowledgement costs seconds.
+    erasure_reemit_after_s: float = 10.0
+    erasure_reemit_max_pause_s: float = 300.0
+    overdue_sweep_interval_s: float = 2.0
 
     @model_validator(mode="after")
     def _refuse_development_certificate_key(self) -> Settings:

@@ -84,9 +84,11 @@ async def start_overdue_sweep(app: FastAPI) -> None:
                     count = await service.reemit_overdue(
                         conn=conn, deadline=timedelta(seconds=settings.erasure_deadline_s),
                         source=settings.service_name,
+                        first_after=timedelta(seconds=settings.erasure_reemit_after_s),
+                        longest_pause=timedelta(seconds=settings.erasure_reemit_max_pause_s),
                     )
                 if count:
-                    log.warning("re-requested %d overdue erasure jobs", count)
+                    log.warning("asked the stores of %d unanswered erasure jobs again", count)
             except Exception:
                 log.exception("overdue sweep failed; trying again next round")
 

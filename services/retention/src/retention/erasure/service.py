@@ -243,20 +243,31 @@ async def _jobs_with_stores(
     return [_job_view(j, by_job[j["id"]]) for j in jobs]
 
 
-async def reemit_overdue(*, conn: asyncpg.Connection, deadline: timedelta, source: str) -> int:
-    """Ask the stores that missed the deadline again, and flag the job as overdue."""
+async def reemit_overdue(
+    *, conn: asyncpg.Connection, deadline: timedelta, source: str,
+    first_after: timedelta = timedelta(seconds=10), longest_pause: timedelta = timedelta(minutes=5),
+) -> int:
+    """Ask the stores that have not answered again: `first_after` the request, then after
+    twice as long each time (at most `longest_pause`), so an acknowledgement lost with a broker
+    costs seconds, not the deadline. A job past its deadline is flagged overdue."""
     jobs = await conn.fetch(
-        """SELECT id, tenant_id FROM erasure_job WHERE status = 'pending' AND deadline_at < now()
-           FOR UPDATE SKIP LOCKED"""
+        """SELECT id, tenant_id, reemitted, deadline_at < now() AS late FROM erasure_job
+           WHERE status = 'pending'
+             AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
+           FOR UPDATE SKIP LOCKED""",
+        first_after,
     )
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
+        pause = min(first_after * 2 ** min(job["reemitted"] + 1, 20), longest_pause)
         await conn.execute(
-            """UPDATE erasure_job SET overdue = true, reemitted = reemitted + 1,
-                   deadline_at = now() + $2::interval WHERE id = $1""",
-            job["id"], deadline,
+            """UPDATE erasure_job SET overdue = overdue OR $2, reemitted = reemitted + 1,
+                   reemit_at = now() + $3::interval,
+                   deadline_at = CASE WHEN $2 THEN now() + $4::interval ELSE deadline_at END
+               WHERE id = $1""",
+            job["id"], job["late"], pause, deadline,
         )
         held = await held_subjects(conn=conn, tenant_id=job["tenant_id"])
         await _request(conn=conn, job_id=job["id"], stores=[r["store"] for r in pending],
