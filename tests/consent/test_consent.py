@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from devstack.testing import auth, read_events, wait_for
-from privacy_kit.events import Envelope, Topic
+from devstack.testing import auth, read_events, service_auth, wait_for
+from privacy_kit.events import Topic
+from privacy_kit.protocol import ErasureRequested, ErasureScope, envelope
 
 SEEDED = {"newsletter", "service-email", "analytics", "session-recording", "advertising",
           "third-party-sharing", "anonymised-research", "anonymised-data"}
@@ -36,7 +37,7 @@ async def state(consent, sub: str, headers: dict | None = None) -> dict:
 
 
 async def test_o9_seeded_purposes_and_policy_versions_are_public(consent) -> None:
-    purposes = (await consent.client.get("/v1/purposes")).json()
+    purposes = (await consent.client.get("/v1/purposes")).json()["items"]
     by_id = {p["id"]: p for p in purposes}
     assert set(by_id) == SEEDED
     assert by_id["analytics"]["vendors"] == ["Google Analytics"]
@@ -45,7 +46,7 @@ async def test_o9_seeded_purposes_and_policy_versions_are_public(consent) -> Non
     assert by_id["advertising"]["cookie_category"] == "marketing"
     assert by_id["newsletter"]["direct_marketing"] is True
     assert by_id["analytics"]["legal_basis"] == "consent"
-    policies = (await consent.client.get("/v1/policies")).json()
+    policies = (await consent.client.get("/v1/policies")).json()["items"]
     assert policies and policies[-1]["changelog"]
     assert sum(p["current"] for p in policies) == 1
 
@@ -55,7 +56,7 @@ async def test_o9_grant_is_recorded_with_when_which_version_and_how(consent) -> 
     response = await put(consent, sub, "newsletter", {"granted": True})
     assert response.status_code == 200, response.text
     record = response.json()
-    current = next(p for p in (await consent.client.get("/v1/policies")).json() if p["current"])
+    current = next(p for p in (await consent.client.get("/v1/policies")).json()["items"] if p["current"])
     assert record["subject_id"] == sub and record["purpose"] == "newsletter"
     assert record["granted"] is True and record["method"] == "api"
     assert record["policy_version"] == current["version"]
@@ -78,7 +79,7 @@ async def test_o11_withdrawal_keeps_the_earlier_record_and_the_chain_verifies(co
     withdrawn = (await put(consent, sub, "analytics", {"granted": False,
                                                        "method": "settings_page"})).json()
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history",
-                                        headers=me(sub))).json()
+                                        headers=me(sub))).json()["items"]
     assert [(r["granted"], r["method"]) for r in history] == [(True, "banner"),
                                                               (False, "settings_page")]
     assert history[0]["id"] == granted["id"] and history[0]["hash"] == granted["hash"]
@@ -186,8 +187,8 @@ async def test_o9_staff_add_and_retire_purposes_and_history_stays(consent) -> No
 
     retired = await consent.client.post(f"/v1/purposes/{slug}/retire", headers=dpo)
     assert retired.status_code == 200 and retired.json()["retired_at"]
-    assert slug not in {p["id"] for p in (await consent.client.get("/v1/purposes")).json()}
-    everything = (await consent.client.get("/v1/purposes?include_retired=true")).json()
+    assert slug not in {p["id"] for p in (await consent.client.get("/v1/purposes")).json()["items"]}
+    everything = (await consent.client.get("/v1/purposes?include_retired=true")).json()["items"]
     assert slug in {p["id"] for p in everything}
     again = await put(consent, sub, slug, {"granted": True})
     assert again.status_code == 409 and again.json()["error"]["code"] == "purpose_retired"
@@ -195,7 +196,7 @@ async def test_o9_staff_add_and_retire_purposes_and_history_stays(consent) -> No
     assert (effective["granted"], effective["source"], effective["retired"]) == (False, "retired",
                                                                                  True)
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history?purpose={slug}",
-                                        headers=me(sub))).json()
+                                        headers=me(sub))).json()["items"]
     assert [r["granted"] for r in history] == [True]
     assert (await put(consent, sub, slug, {"granted": False})).status_code == 200
 
@@ -240,18 +241,14 @@ async def test_o14_a_new_policy_version_flags_consents_for_renewal(consent) -> N
 
 
 async def test_o10_cookie_choices_without_a_token_default_to_off(consent) -> None:
-    unknown = (await consent.client.get("/v1/cookie-choices/never-seen-cookie-1")).json()
-    assert unknown["chosen"] is False
-    assert unknown["choices"] == {"strictly_necessary": True, "functional": False,
-                                  "analytics": False, "marketing": False}
-    assert {k for k, v in unknown["consent_mode"].items() if v == "granted"} == {
-        "security_storage"}
-
     created = await consent.client.post("/v1/cookie-choices", json={"analytics": True})
     assert created.status_code == 201, created.text
     cookie_id = created.json()["cookie_id"]
+    assert created.json()["choices"] == {"strictly_necessary": True, "functional": False,
+                                         "analytics": True, "marketing": False}
     mode = created.json()["consent_mode"]
-    assert mode["analytics_storage"] == "granted" and mode["ad_storage"] == "denied"
+    assert {k for k, v in mode.items() if v == "granted"} == {
+        "security_storage", "analytics_storage"}
 
     changed = await consent.client.put(f"/v1/cookie-choices/{cookie_id}",
                                        json={"functional": True, "marketing": True})
@@ -265,7 +262,7 @@ async def test_o10_cookie_choices_without_a_token_default_to_off(consent) -> Non
                                        json={"strictly_necessary": False})
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "strictly_necessary_always_on"
-    assert (await consent.client.get("/v1/cookie-choices/bad id!")).status_code == 422
+    assert (await consent.client.get("/v1/cookie-choices/bad id!")).status_code == 404
     assert (await consent.client.put(f"/v1/cookie-choices/{cookie_id}",
                                      json={"analytics": "please"})).status_code == 422
 
@@ -323,6 +320,24 @@ async def test_o10_cookie_choices_are_linked_to_the_subject_on_login(consent) ->
                                       headers=me(sub))).status_code == 404
 
 
+async def test_o10_only_cookie_ids_the_service_issued_are_accepted(consent) -> None:
+    """A client cannot create a record under an id it made up: ids are signed by the server."""
+    made_up = "A" * 32 + "." + "B" * 22
+    for answer in (
+        await consent.client.put(f"/v1/cookie-choices/{made_up}", json={"analytics": True}),
+        await consent.client.put("/v1/cookie-choices/my-own-id-123", json={"analytics": True}),
+        await consent.client.get(f"/v1/cookie-choices/{made_up}"),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error"]["code"] == "unknown_cookie_id"
+    assert await consent.fetch("SELECT 1 FROM cookie_choice WHERE cookie_id = $1", made_up) == []
+    issued = (await consent.client.post("/v1/cookie-choices", json={})).json()["cookie_id"]
+    random_part, _, signature = issued.partition(".")
+    tampered = f"{random_part[:-1]}{'A' if random_part[-1] != 'A' else 'B'}.{signature}"
+    assert (await consent.client.put(f"/v1/cookie-choices/{tampered}", json={})).status_code == 404
+    assert (await consent.client.put(f"/v1/cookie-choices/{issued}", json={})).status_code == 200
+
+
 async def test_o12_an_objection_beats_a_later_marketing_grant_until_lifted(consent) -> None:
     sub = new_subject()
     url = f"/v1/subjects/{sub}/marketing-objection"
@@ -356,7 +371,7 @@ async def test_o12_an_objection_beats_a_later_marketing_grant_until_lifted(conse
     assert body["consents"]["newsletter"]["granted"] is False
     assert body["consents"]["service-email"]["granted"] is True
     listed = (await consent.client.get(f"/v1/subjects/{sub}/marketing-objections",
-                                       headers=me(sub))).json()
+                                       headers=me(sub))).json()["items"]
     assert [o["lifted_at"] is None for o in listed] == [False, True]
 
 
@@ -406,7 +421,14 @@ async def test_o19_each_record_has_a_consent_receipt(consent) -> None:
     receipt = response.json()
     assert receipt["record_id"] == receipt["consent_receipt_id"] == record["id"]
     assert receipt["pii_principal_id"] == sub
-    assert receipt["pii_controllers"][0]["pii_controller"]
+    # O1: the participant's organisation (tenant t1 in the token) decides; the platform processes.
+    assert [(c["role"], c["on_behalf"]) for c in receipt["pii_controllers"]] == [
+        ("controller", False), ("processor", True)]
+    assert receipt["pii_controllers"][0]["tenant_id"] == "t1"
+    assert receipt["pii_controllers"][0]["pii_controller"] == "Client organisation t1"
+    assert receipt["pii_controllers"][1]["pii_controller"] == "Privacy Suite platform"
+    assert receipt["language"] == "en"
+    assert receipt["purpose"]["name"] == "Session recording"
     assert receipt["purpose"]["id"] == "session-recording"
     assert receipt["purpose"]["third_party_names"] == ["Hotjar"]
     assert receipt["legal_basis"] == "consent"
@@ -420,6 +442,24 @@ async def test_o19_each_record_has_a_consent_receipt(consent) -> None:
         f"/v1/subjects/{new_subject()}/consents/records/{record['id']}/receipt",
         headers=auth("dpo", sub="dpo-1"))
     assert elsewhere.status_code == 404
+    dutch = (await consent.client.get(
+        f"/v1/subjects/{sub}/consents/records/{record['id']}/receipt",
+        headers={**me(sub), "Accept-Language": "nl"})).json()
+    assert dutch["language"] == "nl" and dutch["purpose"]["name"] == "Sessie-opnames"
+    assert dutch["pii_controllers"][0]["pii_controller"] == "Klantorganisatie t1"
+    assert dutch["proof"] == receipt["proof"]
+
+
+async def test_o1_a_visitor_of_the_platform_has_the_platform_as_controller(consent) -> None:
+    """Someone without a tenant (a website visitor, a direct customer): the platform decides."""
+    sub = new_subject()
+    visitor = auth("participant", sub=sub)
+    record = (await put(consent, sub, "newsletter", {"granted": True}, visitor)).json()
+    receipt = (await consent.client.get(
+        f"/v1/subjects/{sub}/consents/records/{record['id']}/receipt", headers=visitor)).json()
+    assert receipt["pii_controllers"] == [{
+        "pii_controller": "Privacy Suite platform", "contact": "privacy@example.org",
+        "role": "controller", "on_behalf": False}]
 
 
 async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:
@@ -432,8 +472,10 @@ async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:
     await consent.client.put(f"/v1/subjects/{sub}/marketing-objection", json={}, headers=me(sub))
     assert (await consent.client.get(f"/internal/subjects/{sub}/export",
                                      headers=me(sub))).status_code == 403
+    assert (await consent.client.get(f"/internal/subjects/{sub}/export",
+                                     headers=auth("dpo", sub="dpo-1"))).status_code == 403
     response = await consent.client.get(f"/internal/subjects/{sub}/export",
-                                        headers=auth("dpo", sub="dpo-1"))
+                                        headers=service_auth())
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert len(data["ledger"]) == 5  # two newsletter records + three cookie purposes
@@ -442,7 +484,7 @@ async def test_o19_export_gives_the_whole_ledger_and_receipts(consent) -> None:
     assert len(data["marketing_objections"]) == 1
     assert data["effective_consents"]["newsletter"]["granted"] is False
     inventory = (await consent.client.get("/internal/inventory",
-                                          headers=auth("dpo", sub="dpo-1"))).json()
+                                          headers=service_auth("retention"))).json()
     assert {c["name"] for c in inventory["categories"]} >= {"consent-ledger", "cookie-choices"}
 
 
@@ -455,9 +497,11 @@ async def test_o25_erasure_deletes_ledger_and_cookie_choices_and_answers(consent
     await consent.client.post(f"/v1/cookie-choices/{cookie_id}/link", headers=me(sub))
     await consent.client.put(f"/v1/cookie-choices/{cookie_id}", json={"marketing": True})
     job_id = str(uuid.uuid4())
-    request = Envelope(type="erasure.requested", source="retention", subject_id=sub,
-                       data={"job_id": job_id, "stores": ["consent", "training-records"],
-                             "scope": {"kind": "subject", "subject_id": sub}})
+    request = envelope(
+        ErasureRequested(job_id=job_id, stores=["consent", "training-records"],
+                         scope=ErasureScope(kind="subject", subject_id=sub),
+                         deadline_at=datetime.now(UTC) + timedelta(hours=1)),
+        source="retention", subject_id=sub)
     producer = AIOKafkaProducer(bootstrap_servers=consent.suite.kafka_bootstrap)
     await producer.start()
     try:

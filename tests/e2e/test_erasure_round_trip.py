@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -9,16 +10,20 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import jsonschema
 import pytest
 import pytest_asyncio
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
-from devstack.stack import STORES, Stack
-from devstack.testing import auth, wait_for
+from devstack.infra import free_port
+from devstack.stack import GATEWAY, STORES, Stack
+from devstack.testing import auth, read_topic, wait_for
+from privacy_kit.events import Topic
 
 from .otlp import OtlpReceiver
 
 pytestmark = pytest.mark.e2e
+EVENT_SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -34,6 +39,8 @@ async def running(postgres_admin_dsn: str, kafka_bootstrap: str,
         database_prefix=f"e2e_{uuid.uuid4().hex[:6]}_",
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
         log_dir=log_dir,
+        # Never the default ports: another suite on this machine may be using them.
+        ports={name: free_port() for name in (*STORES, GATEWAY)},
     )
     try:
         await stack.start()
@@ -138,3 +145,20 @@ async def test_o25_erasure_travels_from_the_gateway_through_kafka_to_every_store
     spans = receiver.trace(trace_id)
     assert any(s.service == "gateway" and "POST" in s.name for s in spans)
     assert any(s.service == "retention" and "/v1/erasure-jobs" in s.name for s in spans)
+
+
+async def test_every_event_on_the_wire_validates_against_its_published_schema(
+    running: tuple[Stack, OtlpReceiver],
+) -> None:
+    """docs/events/<type>.json is what travels: every event the suite sent in this module (the
+    erasure above included) is checked against the schema file of its type."""
+    stack, _ = running
+    checked: dict[str, int] = {}
+    for family in Topic.ALL:
+        for event in await read_topic(stack.kafka_bootstrap, f"{stack.topic_prefix}{family}"):
+            schema_file = EVENT_SCHEMAS / f"{event['type']}.json"
+            assert schema_file.exists(), f"{event['type']} has no schema in docs/events/"
+            jsonschema.validate(event, json.loads(schema_file.read_text()))
+            checked[event["type"]] = checked.get(event["type"], 0) + 1
+    assert {"erasure.requested", "erasure.completed", "erasure.job_completed",
+            "inventory.published", "consent.changed"} <= set(checked), checked

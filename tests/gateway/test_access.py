@@ -58,6 +58,8 @@ async def test_expired_token_is_401(gateway_settings: Settings) -> None:
         ("POST", "/v1/erasure-jobs", "participant"),
         ("GET", "/v1/erasure-jobs/j1", "beheerder"),
         ("GET", "/v1/legal-holds", "beheerder"),
+        ("POST", "/v1/retention-sweeps", "beheerder"),
+        ("POST", "/v1/sub-processors", "dpo"),
         ("GET", "/v1/breaches", "participant"),
         ("PUT", "/v1/purposes/marketing", "beheerder"),
     ],

@@ -90,22 +90,30 @@ async def test_upstream_slower_than_the_timeout_is_504(gateway_settings: Setting
     assert "retention" in error["message"]
 
 
-async def test_healthz_lists_every_upstream_and_stays_200_when_one_is_down(
+async def test_healthz_lists_every_upstream_up_or_down_and_stays_200_when_one_is_down(
     gateway_settings: Settings,
 ) -> None:
     async with app_client(create_app(gateway_settings)) as client:
         response = await client.get("/healthz")
+        details = await client.get("/v1/health/details", headers=auth("operator"))
+        refused = await client.get("/v1/health/details", headers=auth("dpo"))
+        anonymous = await client.get("/v1/health/details")
     assert response.status_code == 200
     body = response.json()
-    assert body["service"] == "gateway"
-    assert body["status"] == "degraded"
-    upstreams = body["upstreams"]
-    assert set(upstreams) == {"training-records", "consent", "retention", "breach",
-                              "subject-rights"}
+    # Public: up or down only, no internal URLs, no counts.
+    assert body == {"service": "gateway", "status": "degraded", "upstreams": {
+        "training-records": "up", "consent": "up", "retention": "up", "breach": "down",
+        "subject-rights": "up"}}
+    assert "127.0.0.1" not in response.text
+    # Operators: the details.
+    assert details.status_code == 200
+    upstreams = details.json()["upstreams"]
     assert upstreams["consent"]["state"] == "ok"
+    assert upstreams["consent"]["url"] == gateway_settings.consent_url
     assert upstreams["consent"]["health"] == {"service": "echo", "status": "ok"}
     assert upstreams["breach"]["state"] == "unavailable"
     assert "error" in upstreams["breach"]
+    assert (refused.status_code, anonymous.status_code) == (403, 401)
 
 
 async def test_healthz_is_ok_when_every_upstream_is(echo_url: str,
@@ -114,7 +122,7 @@ async def test_healthz_is_ok_when_every_upstream_is(echo_url: str,
     async with app_client(create_app(settings)) as client:
         body = (await client.get("/healthz")).json()
     assert body["status"] == "ok"
-    assert {u["state"] for u in body["upstreams"].values()} == {"ok"}
+    assert set(body["upstreams"].values()) == {"up"}
 
 
 async def test_runs_behind_a_real_socket(gateway_settings: Settings, serve) -> None:

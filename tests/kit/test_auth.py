@@ -13,9 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from privacy_kit.auth import TokenVerifier, mint_token
+from privacy_kit.auth import TokenVerifier, mint_service_token, mint_token
 from privacy_kit.errors import ApiError
 from privacy_kit.settings import DEV_SECRET, ServiceSettings
+
+# Secrets production accepts: at least 32 bytes, random-looking.
+SERVICE_SECRET = "s1-t2_u3#v4@w5!x6%y7^z8&a9*b0(c1)d2"
+JWT_SECRET = "x1-y2_z3#w4@v5!u6%t7^s8&r9*q0(p1)o2"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,8 @@ def _rs256(key: rsa.RSAPrivateKey, **claims: object) -> str:
 def test_rs256_tokens_verify_against_the_jwks(rsa_key: rsa.RSAPrivateKey, jwks_url: str) -> None:
     verifier = TokenVerifier(ServiceSettings(
         environment="production", jwt_algorithm="RS256", jwks_url=jwks_url,
-        jwt_issuer="https://login.example", jwt_audience="privacy-suite"))
+        jwt_issuer="https://login.example", jwt_audience="privacy-suite",
+        service_token_secret=SERVICE_SECRET))
     principal = verifier.verify(_rs256(rsa_key))
     assert (principal.sub, principal.tenant, principal.roles) == ("p-1", "t-1", frozenset({"participant"}))
 
@@ -85,5 +90,26 @@ def test_hs256_rejects_expired_and_foreign_tokens() -> None:
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="development value"):
         ServiceSettings(environment="production")
+    with pytest.raises(ValidationError, match="SERVICE_TOKEN_SECRET: it is a development value"):
+        ServiceSettings(environment="production", jwt_secret=JWT_SECRET)
     with pytest.raises(ValidationError, match="JWKS_URL"):
-        ServiceSettings(environment="production", jwt_algorithm="RS256")
+        ServiceSettings(environment="production", jwt_algorithm="RS256",
+                        service_token_secret=SERVICE_SECRET)
+
+
+def test_service_tokens_come_only_from_the_kit_with_the_service_secret() -> None:
+    settings = ServiceSettings(service_name="subject-rights")
+    verifier = TokenVerifier(ServiceSettings(service_name="consent"))
+    caller = verifier.verify(mint_service_token(settings))
+    assert (caller.sub, caller.tenant, caller.roles) == ("subject-rights", None, {"service"})
+    # A person's token claiming the role does not get it.
+    person = verifier.verify(mint_token(DEV_SECRET, role=["service", "participant"], sub="p"))
+    assert person.roles == {"participant"}
+    # Signed with the person's secret instead of the service secret: refused.
+    forged = ServiceSettings(service_name="x", service_token_secret=DEV_SECRET)
+    with pytest.raises(ApiError) as refused:
+        verifier.verify(mint_service_token(forged))
+    assert refused.value.status_code == 401
+    expired = mint_service_token(settings, now=time.time() - 3600)
+    with pytest.raises(ApiError):
+        verifier.verify(expired)

@@ -9,16 +9,29 @@ from aiokafka import AIOKafkaProducer
 
 from devstack.testing import Suite, app_client, read_events, wait_for
 from privacy_kit.app import create_app
-from privacy_kit.consumer import Subscription
+from privacy_kit.consumer import on, subscribe
 from privacy_kit.events import Envelope, Topic, dlq
+from privacy_kit.protocol import Event, Payload, envelope
 from privacy_kit.settings import ServiceSettings
 
 
-async def _count(conn: asyncpg.Connection, event: Envelope) -> None:
-    await conn.execute("UPDATE counter SET n = n + $1", event.data["by"])
+class Count(Payload):
+    TYPE = "test.count"
+    TOPIC = Topic.SUBJECT
+
+    by: int
 
 
-async def _poison(conn: asyncpg.Connection, event: Envelope) -> None:
+class Poison(Payload):
+    TYPE = "test.poison"
+    TOPIC = Topic.SUBJECT
+
+
+async def _count(conn: asyncpg.Connection, event: Event[Count]) -> None:
+    await conn.execute("UPDATE counter SET n = n + $1", event.payload.by)
+
+
+async def _poison(conn: asyncpg.Connection, event: Event[Poison]) -> None:
     raise ValueError("this handler always fails")
 
 
@@ -34,18 +47,22 @@ async def test_redelivery_changes_state_once_and_poison_goes_to_dead_letter_topi
         settings,
         title="counter",
         migrations=migrations,
-        subscriptions=[Subscription(Topic.SUBJECT, {"test.count": _count, "test.poison": _poison})],
+        subscriptions=subscribe(on(Count, _count), on(Poison, _poison)),
     )
     topic = suite.topic(Topic.SUBJECT)
-    counted = Envelope(type="test.count", source="test", subject_id="s1", data={"by": 1})
-    poison = Envelope(type="test.poison", source="test", subject_id="s1")
-    after = Envelope(type="test.count", source="test", subject_id="s1", data={"by": 10})
+    counted = envelope(Count(by=1), source="test", subject_id="s1")
+    poison = envelope(Poison(), source="test", subject_id="s1")
+    # A newer major version this consumer does not read, and a payload that does not fit.
+    future = envelope(Count(by=100), source="test", subject_id="s1").model_copy(update={"version": 2})
+    misshapen = Envelope(type="test.count", source="test", subject_id="s1", data={"by": "many"})
+    after = envelope(Count(by=10), source="test", subject_id="s1")
 
     async with app_client(app) as client:
         producer = AIOKafkaProducer(bootstrap_servers=suite.kafka_bootstrap, acks="all")
         await producer.start()
         try:
-            for event in (counted, counted, poison, after):  # `counted` is delivered twice
+            # `counted` is delivered twice
+            for event in (counted, counted, poison, future, misshapen, after):
                 await producer.send_and_wait(topic, event.model_dump_json().encode(), key=b"s1")
         finally:
             await producer.stop()
@@ -58,13 +75,15 @@ async def test_redelivery_changes_state_once_and_poison_goes_to_dead_letter_topi
         assert await counter() == 11  # 1 once (not twice) + 10 after the poison
 
         health = (await client.get("/healthz")).json()
-        assert health["dead_letters"] == 1
-        dead = await read_events(suite.kafka_bootstrap, dlq(topic), expect=1)
-        assert [e.id for e in dead] == [poison.id]
+        assert health["dead_letters"] == 3
+        dead = await read_events(suite.kafka_bootstrap, dlq(topic), expect=3)
+        assert [e.id for e in dead] == [poison.id, future.id, misshapen.id]
         async with app.state.pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT event_type, error FROM dead_letter")
-        assert row["event_type"] == "test.poison"
-        assert "always fails" in row["error"]
+            rows = await conn.fetch("SELECT event_type, error FROM dead_letter ORDER BY id")
+        assert [r["event_type"] for r in rows] == ["test.poison", "test.count", "test.count"]
+        assert "always fails" in rows[0]["error"]
+        assert "version 2 is not read here" in rows[1]["error"]
+        assert "invalid payload" in rows[2]["error"]
 
 
 async def _equals(probe, expected: int) -> bool:

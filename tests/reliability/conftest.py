@@ -43,10 +43,10 @@ async def _hand_inventories_to_retention(running: dict[str, tuple[FastAPI, httpx
     """Without Kafka, the inventory events wait in each outbox: give them to retention's own
     handler, as its consumer would, so erasure jobs know every store."""
     from privacy_kit.events import Envelope, Topic
-    from retention.erasure import flows
+    from retention import handlers as retention_handlers
 
     retention = running["retention"][0]
-    handlers = {s.topic: s.handlers for s in flows.subscriptions(retention.state.settings)}
+    handlers = {s.topic: s.handlers for s in retention_handlers.subscriptions(retention.state.settings)}
     on_inventory = next(iter(handlers[Topic.INVENTORY].values()))
     for app, _ in running.values():
         async with app.state.pool.acquire() as conn:

@@ -140,10 +140,14 @@ async def test_dead_letters_in_a_service_make_the_gateway_degraded(upstreams) ->
                          retention_url=parked.url, breach_url=fine.url,
                          subject_rights_url=fine.url)
     async with app_client(create_app(settings)) as gateway:
-        health = await gateway.get("/healthz", headers=auth("operator"))
+        health = await gateway.get("/v1/health/details", headers=auth("operator"))
+        public = (await gateway.get("/healthz")).json()
     body = health.json()
     assert health.status_code == 200
     assert body["status"] == "degraded"
+    # Anyone sees that it is degraded, not why.
+    assert public["status"] == "degraded" and public["upstreams"]["retention"] == "degraded"
+    assert public["upstreams"]["consent"] == "up" and "dead" not in str(public)
     assert body["upstreams"]["retention"]["state"] == "degraded"
     assert "dead-lettered" in body["upstreams"]["retention"]["reasons"][0]
     assert body["upstreams"]["consent"]["state"] == "ok"

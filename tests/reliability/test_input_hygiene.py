@@ -2,7 +2,7 @@
 
 The probes are the ones that answered 500 or were stored before (issue 15): NUL in any text or
 path parameter, unpaired surrogates, a year 9999 deadline, huge bodies, keys and ids, and
-`?offset=99999999999999999999`. Each answers 413 or 422 naming the field, and stores nothing.
+`?limit=99999999999999999999` or a forged cursor. Each answers 413 or 422 naming the field, and stores nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from devstack.testing import auth
+from privacy_kit.paging import encode_cursor
 from privacy_kit.validation import InputLimits, json_problems, text_problem
 
 Services = dict[str, tuple[FastAPI, httpx.AsyncClient]]
@@ -74,8 +75,8 @@ async def test_nul_and_surrogates_in_nested_values_and_keys(services: Services) 
                               "Content-Type": "application/json"},
                               content=base + f'"preferences": {preferences}}}')
         _refused(r, 422, field)
-    total = await client.get(f"/v1/tenants/{tenant}/participants", headers=beheerder)
-    assert total.json()["total"] == 0
+    listed = await client.get(f"/v1/tenants/{tenant}/participants", headers=beheerder)
+    assert listed.json()["items"] == []
 
 
 async def test_nul_in_path_parameters_of_every_service(services: Services) -> None:
@@ -142,23 +143,29 @@ async def test_body_limits_413_and_shape_limits_422(services: Services) -> None:
     _refused(await client.post(url, headers=beheerder, content=duplicate), 422, "name")
     big_number = json.dumps(person)[:-1] + ', "preferences": {"n": 1e999}}'
     _refused(await client.post(url, headers=beheerder, content=big_number), 422, "preferences.n")
-    assert (await client.get(url, headers=beheerder)).json()["total"] == 0
+    assert (await client.get(url, headers=beheerder)).json()["items"] == []
 
 
 async def test_paging_parameters_are_bounded(services: Services) -> None:
     client = services["training-records"][1]
     tenant = await _tenant(services)
     beheerder = auth("beheerder", tenant=tenant)
-    r = await client.get(f"/v1/tenants/{tenant}/participants?offset=99999999999999999999",
-                         headers=beheerder)
-    _refused(r, 422, "offset")
-    r = await client.get(f"/v1/tenants/{tenant}/participants?offset=2147483647", headers=beheerder)
+    url = f"/v1/tenants/{tenant}/participants"
+    r = await client.get(f"{url}?limit=99999999999999999999", headers=beheerder)
+    _refused(r, 422, "limit")
+    r = await client.get(f"{url}?limit=200", headers=beheerder)
     assert r.status_code == 200, r.text
     r = await services["retention"][1].get("/v1/erasure-jobs?limit=99999999999999999999",
                                            headers=DPO)
     _refused(r, 422, "limit")
-    r = await client.get(f"/v1/tenants/{tenant}/participants?q=%00", headers=beheerder)
-    _refused(r, 422, "q")
+    r = await client.get(f"{url}?cursor=%00", headers=beheerder)
+    _refused(r, 422, "cursor")
+    # A cursor we never gave out, even one that decodes, is refused, never a 500.
+    for key in (["9999-99-99", "x"], [10**30, None], [{"a": 1}], []):
+        r = await client.get(f"{url}?cursor={encode_cursor(key)}", headers=beheerder)
+        assert r.status_code == 422, (key, r.status_code, r.text)
+    r = await client.get(f"{url}?offset=99999999999999999999", headers=beheerder)
+    _refused(r, 422, "offset")  # not a parameter of any list any more
 
 
 async def test_a_csv_upload_may_be_larger_than_a_json_body(services: Services) -> None:

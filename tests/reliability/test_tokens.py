@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from consent.settings import Settings as ConsentSettings
 from devstack.testing import app_client
 from gateway.main import create_app as create_gateway
 from gateway.settings import Settings as GatewaySettings
@@ -25,6 +26,7 @@ from retention.settings import Settings as RetentionSettings
 Services = dict[str, tuple[FastAPI, httpx.AsyncClient]]
 ISSUER, AUDIENCE = "https://login.example.org", "privacy-suite"
 STRONG = "k3J9-vQ2x_Lm8#Tz5Wp1@Rb7Yc4!Hn6Df0Gs"
+SERVICE = "Zq8-Wd3_Pr5#Ks1@Vn7Yb2!Mc9Tf4Lh6Gj0X"
 
 
 def _token(secret: str = DEV_SECRET, *, alg: str = "HS256", **overrides: object) -> str:
@@ -122,23 +124,36 @@ async def test_every_bad_token_is_401_at_the_gateway() -> None:
 
 
 def test_production_refuses_development_and_weak_secrets() -> None:
-    base = {"environment": "production", "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE}
+    base = {"environment": "production", "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE,
+            "service_token_secret": SERVICE}
     for secret, reason in [(DEV_SECRET, "development value"), ("secret", "shorter than 32"),
                            ("a" * 40, "not random"), ("", "development value")]:
-        with pytest.raises(ValidationError, match=reason):
+        with pytest.raises(ValidationError, match=f"JWT_SECRET: it .*{reason}"):
             ServiceSettings(**base, jwt_secret=secret)
+        with pytest.raises(ValidationError, match=f"SERVICE_TOKEN_SECRET: it .*{reason}"):
+            ServiceSettings(**{**base, "service_token_secret": secret}, jwt_secret=STRONG)
     assert ServiceSettings(**base, jwt_secret=STRONG).jwt_secret == STRONG
-    with pytest.raises(ValidationError, match="JWT_ISSUER and JWT_AUDIENCE"):
-        ServiceSettings(environment="production", jwt_secret=STRONG)
-    with pytest.raises(ValidationError, match="JWT_ISSUER and JWT_AUDIENCE"):
-        ServiceSettings(environment="production", jwt_secret=STRONG, jwt_issuer=ISSUER)
+    with pytest.raises(ValidationError, match=r"JWT_ISSUER .* and JWT_AUDIENCE"):
+        ServiceSettings(environment="production", jwt_secret=STRONG, service_token_secret=SERVICE)
+    with pytest.raises(ValidationError, match=r"JWT_ISSUER .* and JWT_AUDIENCE"):
+        ServiceSettings(environment="production", jwt_secret=STRONG, service_token_secret=SERVICE,
+                        jwt_issuer=ISSUER)
+    # An identity provider's discovery names the issuer: then JWT_ISSUER may stay empty.
+    assert ServiceSettings(environment="production", jwt_algorithm="RS256",
+                           oidc_issuer_url=ISSUER, jwt_audience=AUDIENCE,
+                           service_token_secret=SERVICE)
     with pytest.raises(ValidationError, match="CERTIFICATE_SECRET"):
         RetentionSettings(**base, jwt_secret=STRONG)  # the development certificate key
     with pytest.raises(ValidationError, match="CERTIFICATE_SECRET"):
         RetentionSettings(**base, jwt_secret=STRONG, certificate_secret="short")
     assert RetentionSettings(**base, jwt_secret=STRONG, certificate_secret=STRONG[::-1])
+    with pytest.raises(ValidationError, match="COOKIE_ID_SECRET"):
+        ConsentSettings(**base, jwt_secret=STRONG)  # the development cookie key
+    with pytest.raises(ValidationError, match="COOKIE_ID_SECRET"):
+        ConsentSettings(**base, jwt_secret=STRONG, cookie_id_secret="b" * 40)
     with pytest.raises(ValidationError, match="JWT_SECRET"):
-        GatewaySettings(environment="production", jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+        GatewaySettings(environment="production", jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
+                        service_token_secret=SERVICE)
 
 
 async def test_public_routes_are_rate_limited_per_address_behind_trusted_proxies_only() -> None:

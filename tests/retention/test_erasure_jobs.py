@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -12,13 +14,18 @@ import pytest_asyncio
 from breach.main import create_app as create_breach
 from breach.settings import Settings as BreachSettings
 from devstack.testing import Suite, app_client, auth, wait_for
+from privacy_kit.db import create_pool, migrate
+from retention.erasure import service
 from retention.erasure.certificate import subject_hash, verify
+from retention.erasure.models import ErasureJobCreate
+from retention.main import MIGRATIONS
 from retention.main import create_app as create_retention
 from retention.settings import Settings as RetentionSettings
 from subject_rights.main import create_app as create_subject_rights
 from subject_rights.settings import Settings as SubjectRightsSettings
 
 DPO = auth("dpo")
+STORES = ("retention", "breach", "subject-rights")
 SECRET = RetentionSettings().certificate_secret
 
 
@@ -43,7 +50,8 @@ async def stores(module_suite: Suite):
             ("subject-rights", create_subject_rights, SubjectRightsSettings),
         ):
             s.dsns[name] = await suite.new_database(name)
-            app = factory(settings_cls(**suite.env(s.dsns[name], name)))
+            extra = {"expected_stores": list(STORES)} if name == "retention" else {}
+            app = factory(settings_cls(**{**suite.env(s.dsns[name], name), **extra}))
             s.clients[name] = await stack.enter_async_context(app_client(app))
 
         async def all_known() -> bool:
@@ -156,9 +164,48 @@ async def test_o29_processing_register_merges_every_store_inventory(stores: Stor
 
 async def test_no_job_before_any_store_is_known(suite: Suite) -> None:
     dsn = await suite.new_database("retention-empty")
-    settings = RetentionSettings(**{**suite.env(dsn, "retention"), "kafka_enabled": False})
+    settings = RetentionSettings(**{**suite.env(dsn, "retention"), "kafka_enabled": False,
+                                    "expected_stores": []})
     async with app_client(create_retention(settings)) as client:
         answer = await client.post("/v1/erasure-jobs", headers=DPO, json={
             "scope": "subject", "subject_id": "s", "reason": "x"})
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "no_stores_known"
+
+
+async def test_o25_answers_handled_at_once_complete_the_job_exactly_once(module_suite: Suite) -> None:
+    """Acknowledgements of one job handled concurrently (as by consumers of several partitions)
+    are counted one after the other: the job completes once, with one certificate event."""
+    dsn = await module_suite.new_database("ack")
+    await migrate(dsn, MIGRATIONS)
+    pool = await create_pool(dsn, min_size=6, max_size=6)
+    stores = [f"store-{n}" for n in range(6)]
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO store_inventory (store, categories, personal) VALUES ($1, '[]', true)",
+                [(s,) for s in stores])
+            job_id = await service.create_job(
+                conn=conn, request=ErasureJobCreate(scope="subject", subject_id="s-1", reason="test"),
+                requested_by="test", trigger="test", secret=SECRET,
+                deadline=timedelta(minutes=5), source="retention")
+
+        async def answer(store: str) -> bool:
+            async with pool.acquire() as conn, conn.transaction():
+                return await service.acknowledge(conn=conn, job_id=job_id, store=store,
+                                                 counts={"x": 1}, erased=1, secret=SECRET,
+                                                 source="retention")
+
+        completions = await asyncio.gather(*(answer(s) for s in stores))
+        assert sorted(completions) == [False] * 5 + [True]
+        async with pool.acquire() as conn:
+            job = await conn.fetchrow("SELECT status, certificate FROM erasure_job WHERE id = $1",
+                                      job_id)
+            done_events = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE envelope->>'type' = 'erasure.job_completed'")
+        assert job["status"] == "completed" and job["certificate"] is not None
+        assert done_events == 1
+        # A repeated answer after completion changes nothing.
+        assert await answer(stores[0]) is False
+    finally:
+        await pool.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from devstack.testing import auth
+from devstack.testing import auth, service_auth
 
 
 async def _setup(tr):
@@ -143,9 +143,11 @@ async def test_o3_o19_reads_by_others_are_logged_and_listed_as_recipients_in_the
 async def test_o19_internal_export_and_inventory_for_the_other_services(tr):
     _tid, pid, _ = await _setup(tr)
     r = await tr.client.get(f"/internal/subjects/{pid}/export", headers=tr.dpo)
+    assert r.status_code == 403, "staff tokens do not reach the internal endpoints"
+    r = await tr.client.get(f"/internal/subjects/{pid}/export", headers=service_auth())
     assert r.status_code == 200 and r.json()["store"] == "training-records"
     assert r.json()["data"]["participant_profile"]["records"]["id"] == pid
-    r = await tr.client.get("/internal/inventory", headers=tr.dpo)
+    r = await tr.client.get("/internal/inventory", headers=service_auth("retention"))
     categories = {c["name"]: c for c in r.json()["categories"]}
     for name in ("participant_profile", "training_history", "login_times", "certificates",
                  "career", "access_log", "rectification_history"):

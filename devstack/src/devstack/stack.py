@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import importlib
+import json
 import logging
 import os
 import signal
@@ -93,6 +94,8 @@ class Stack:
         services: tuple[str, ...] = STORES,
         start_timeout_s: float = 60.0,
         python: str = sys.executable,
+        conventional_ports: bool = False,
+        traces_dir: Path | None = None,
     ) -> None:
         unknown = set(services) - set(STORES)
         if unknown:
@@ -106,7 +109,12 @@ class Stack:
         self.services = services
         self.start_timeout_s = start_timeout_s
         self.python = python
-        self.ports = _choose_ports((*services, GATEWAY), ports or {})
+        # Each process appends its spans to <traces_dir>/<name>.jsonl (`python -m devstack trace`).
+        self.traces_dir = traces_dir
+        # `make run` takes the documented ports (8000-8005) when free; tests and benchmarks
+        # take any free ports, so that several of them can run on one machine at once.
+        self.ports = _choose_ports((*services, GATEWAY), ports or {},
+                                   conventional=conventional_ports)
         self._children: list[_Child] = []
 
     # What callers need to reach the suite.
@@ -232,17 +240,43 @@ class Stack:
             env[variable] = self.urls.get(service, f"http://127.0.0.1:{free_port()}")
         if name != GATEWAY:
             env["DATABASE_URL"] = self.database_urls[name]
+        # Retention waits for every store it expects: here, the stores this stack runs.
+        env.setdefault("EXPECTED_STORES", json.dumps(list(self.services)))
+        if self.traces_dir is not None:
+            env["OTEL_TRACES_FILE"] = str(self.traces_dir / f"{name}.jsonl")
         return env
 
-    def _spawn(self, name: str) -> None:
-        port = self.ports[name]
-        log_path = self.log_files[name]
+    async def add_replica(self, name: str) -> str:
+        """One more process of a running service (same database, same consumer group), as a
+        second Kubernetes replica would be; returns its label, e.g. `consent-2`. Its log and
+        traces go to `<label>.log` and `<label>.jsonl`; it stops with the stack."""
+        count = sum(1 for c in self._children if c.name == name)
+        label = f"{name}-{count + 1}"
+        env = self._child_env(name)
+        if self.traces_dir is not None:
+            env["OTEL_TRACES_FILE"] = str(self.traces_dir / f"{label}.jsonl")
+        self._spawn(name, label=label, port=free_port(), env=env)
+        async with httpx.AsyncClient(timeout=2) as client:
+            await self._wait_healthy(client, self._children[-1])
+        return label
+
+    def replica_urls(self, name: str) -> dict[str, str]:
+        """The URL of every process of one service, by label (the first is the name)."""
+        return {c.log_path.stem: c.url for c in self._children if c.name == name}
+
+    def _spawn(self, name: str, *, label: str | None = None, port: int | None = None,
+               env: dict[str, str] | None = None) -> None:
+        port = port or self.ports[name]
+        log_path = self.log_dir / f"{label}.log" if label else self.log_files[name]
         log_file = open(log_path, "ab")  # closed in stop()
+        # No proxy headers (nothing is in front of these processes: a caller could otherwise
+        # choose its own address) and no uvicorn access log (the kit logs route templates).
         command = [self.python, "-m", "uvicorn", "--factory", f"{PACKAGES[name]}.main:create_app",
-                   "--host", "127.0.0.1", "--port", str(port)]
+                   "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers",
+                   "--no-access-log"]
         process = subprocess.Popen(
             command,
-            env=self._child_env(name),
+            env=env or self._child_env(name),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -302,13 +336,15 @@ class Stack:
                              f"{child.log_path}:\n{_tail(child.log_path)}")
 
 
-def _choose_ports(names: tuple[str, ...], wanted: dict[str, int]) -> dict[str, int]:
-    """The port asked for, else the conventional one if it is free, else any free one."""
+def _choose_ports(
+    names: tuple[str, ...], wanted: dict[str, int], *, conventional: bool
+) -> dict[str, int]:
+    """The port asked for, else the conventional one if wanted and free, else any free one."""
     chosen: dict[str, int] = {}
     for name in names:
         if name in wanted:
             chosen[name] = wanted[name]
-        elif port_is_free(DEFAULT_PORTS[name]):
+        elif conventional and port_is_free(DEFAULT_PORTS[name]):
             chosen[name] = DEFAULT_PORTS[name]
         else:
             chosen[name] = free_port()

@@ -7,6 +7,8 @@ rows or events. Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use servers of you
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import tempfile
 import time
@@ -30,9 +32,9 @@ from devstack.infra import (
     start_embedded_postgres,
     with_database,
 )
-from privacy_kit.auth import mint_token
+from privacy_kit.auth import mint_service_token, mint_token
 from privacy_kit.events import Envelope
-from privacy_kit.settings import DEV_SECRET
+from privacy_kit.settings import DEV_SECRET, ServiceSettings
 
 T = TypeVar("T")
 
@@ -77,6 +79,12 @@ def token(role: str | list[str], *, tenant: str | None = None, sub: str | None =
 
 def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+
+
+def service_auth(caller: str = "subject-rights") -> dict[str, str]:
+    """Headers of a call from another service (role `service`), as the kit mints them."""
+    settings = ServiceSettings(service_name=caller)
+    return {"Authorization": f"Bearer {mint_service_token(settings)}"}
 
 
 @asynccontextmanager
@@ -137,6 +145,41 @@ async def read_events(
     return found
 
 
+async def read_topic(bootstrap: str, topic: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """Every message now on a topic, as the JSON that travelled (empty if the topic is absent)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return found
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and await _behind(consumer, ends):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(json.loads(r.value or b"null") for r in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apps built in the test process keep pytest's own log capture: the kit's JSON log handler
+    (installed once per process by any app not in `test` mode) is not installed here."""
+    from privacy_kit import logs
+
+    logs._configured = logging.NullHandler()
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_dsn() -> Iterator[str]:
     configured = os.environ.get("TEST_DATABASE_URL")
@@ -183,5 +226,13 @@ async def module_suite(postgres_admin_dsn: str, kafka_bootstrap: str) -> AsyncIt
 
 
 __all__ = [
-    "Suite", "app_client", "auth", "read_events", "token", "wait_for", "with_database",
+    "Suite",
+    "app_client",
+    "auth",
+    "read_events",
+    "read_topic",
+    "service_auth",
+    "token",
+    "wait_for",
+    "with_database",
 ]

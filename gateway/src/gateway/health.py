@@ -1,7 +1,12 @@
-"""The gateway's /healthz: its own state plus every upstream's, asked all at once.
+"""The gateway's health: its own state plus every upstream's, asked all at once.
+
+`GET /healthz` is public: each upstream is only "up", "degraded" (serving, but its own health
+names something for an operator: dead letters, a consumer that cannot fetch or lags) or "down",
+nothing about where it lives or what it holds. Operators get the details (URLs, status codes, each service's own health body:
+backlogs, dead letters, consumer state) at `GET /v1/health/details`.
 
 The gateway answers 200 whenever it can itself serve, also when an upstream is down: then
-"status" is "degraded" and that upstream's entry says "unavailable". Requests for a healthy
+"status" is "degraded" and that upstream's entry says "down" (or "degraded"). Requests for a healthy
 upstream still go through, so taking the whole gateway out of a load balancer because one
 service is down would turn a partial outage into a full one. Each service has its own
 /healthz for orchestration (devstack, Kubernetes, compose) to wait on.
@@ -47,7 +52,7 @@ def degraded_reasons(body: dict[str, Any]) -> list[str]:
     return []
 
 
-async def gateway_health(upstreams: Upstreams, timeout: float) -> dict[str, Any]:
+async def gateway_health_details(upstreams: Upstreams, timeout: float) -> dict[str, Any]:
     # Health polls every few seconds would bury real traces; keep them out.
     with suppress_instrumentation():
         names = list(upstreams.urls)
@@ -58,4 +63,16 @@ async def gateway_health(upstreams: Upstreams, timeout: float) -> dict[str, Any]
         "service": "gateway",
         "status": "degraded" if degraded else "ok",
         "upstreams": states,
+    }
+
+
+def public_health(details: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the overall status and each upstream up, degraded (serving, but
+    something needs an operator) or down."""
+    shown = {"ok": "up", "degraded": "degraded"}
+    return {
+        "service": details["service"],
+        "status": details["status"],
+        "upstreams": {name: shown.get(entry["state"], "down")
+                      for name, entry in details["upstreams"].items()},
     }

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network, ip_address
-
-from fastapi import Request
 
 from privacy_kit.errors import ApiError
 
@@ -64,26 +60,3 @@ class RateLimiter:
             k: b for k, b in self._buckets.items() if now - b.updated < full_after
         }
 
-
-def client_address(
-    request: Request, trusted: Sequence[IPv4Network | IPv6Network] = ()
-) -> str:
-    """The caller's address: the connection's own, unless that is a trusted proxy; then the
-    nearest address in X-Forwarded-For that is not a trusted proxy itself (right to left, as
-    each proxy appends the address it saw). A forged header from anyone else is ignored."""
-    peer = request.client.host if request.client else "unknown"
-    if not trusted or not _is_trusted(peer, trusted):
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
-
-
-def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
-    try:
-        parsed = ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in trusted)

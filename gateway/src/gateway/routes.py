@@ -4,7 +4,7 @@ One row per rule; the first row whose methods and path pattern match wins, so pu
 rows before general ones. Add rows here when a service grows a new public resource.
 
 Each row: methods ("GET PUT" or "*"), a regular expression on the decoded path, the upstream
-(a store name, see settings.UPSTREAMS), the roles allowed (None = any signed-in caller) and
+(a store name, see privacy_kit.settings.STORES), the roles allowed (None = any signed-in caller) and
 `public=True` for routes that need no token at all. The gateway checks these coarse rules
 and the tenant/subject rules in access.py; every service checks its finer rules again with
 the same token, which the gateway forwards.
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from privacy_kit.settings import STORES
 
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 WRITES = "POST PUT PATCH DELETE"
@@ -38,6 +40,12 @@ class Route:
             methods |= {"HEAD"}
         object.__setattr__(self, "_methods", methods)
 
+    @property
+    def template(self) -> str:
+        """The row as a readable label without ids: `/v1/subjects/{id}/(consents|...)`."""
+        readable = self.pattern.replace("[^/]+", "{id}").lstrip("^").removesuffix("$")
+        return f"{self.upstream} {readable}"
+
     def matches_path(self, path: str) -> bool:
         return self._regex.search(path) is not None
 
@@ -57,16 +65,19 @@ ROUTES: tuple[Route, ...] = (
     Route("*", r"^/v1/tenants(/|$)", "training-records"),
     Route("*", r"^/v1/(trainings|certificates|experts)(/|$)", "training-records"),
     # Consent.
-    Route("*", r"^/v1/subjects/[^/]+/(consents|consent-|objections|opt-outs|receipts)",
-          "consent"),
-    Route(WRITES, r"^/v1/(purposes|policies|consent-records)(/|$)", "consent", roles=STAFF),
-    Route("GET", r"^/v1/consent-records(/|$)", "consent"),
+    Route("*", r"^/v1/subjects/[^/]+/consents(/|$)", "consent"),
+    Route(WRITES, r"^/v1/(purposes|policies)(/|$)", "consent", roles=STAFF),
     Route("*", r"^/v1/subjects/[^/]+/(marketing-objections?|parental-consents)(/|$)", "consent"),
     Route("GET", r"^/v1/consent-renewals/?$", "consent", roles=STAFF),
     # Retention and erasure.
     Route("*", r"^/v1/erasure-jobs(/|$)", "retention", roles=STAFF),
-    Route("*", r"^/v1/(legal-holds|retention-rules|processing-register|contract-terminations)"
-               r"(/|$)", "retention", roles=STAFF),
+    Route("*", r"^/v1/(legal-holds|retention-rules|retention-sweeps|processing-register"
+               r"|contract-terminations)(/|$)", "retention", roles=STAFF),
+    # The sub-processor list is for everyone signed in (O7); operators maintain it.
+    Route("GET", r"^/v1/sub-processors(/|$)", "retention"),
+    Route(WRITES, r"^/v1/sub-processors(/|$)", "retention", roles=OPERATOR),
+    # What each store wrote to people (identity codes, notices), for staff.
+    *(Route("GET", rf"^/v1/messages/{store}/?$", store, roles=STAFF) for store in STORES),
     # Breaches and subject requests.
     Route("*", r"^/v1/breaches(/|$)", "breach", roles=STAFF),
     Route("*", r"^/v1/subject-requests(/|$)", "subject-rights"),

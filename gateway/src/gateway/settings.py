@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
 
 from privacy_kit.settings import ServiceSettings
-
-# Upstream names are the store names of docs/conventions.md; the route table refers to them.
-UPSTREAMS = ("training-records", "consent", "retention", "breach", "subject-rights")
 
 
 class Settings(ServiceSettings):
     service_name: str = "gateway"
     # The gateway has no database and no events of its own.
     kafka_enabled: bool = False
-
-    training_records_url: str = "http://127.0.0.1:8001"
-    consent_url: str = "http://127.0.0.1:8002"
-    retention_url: str = "http://127.0.0.1:8003"
-    breach_url: str = "http://127.0.0.1:8004"
-    subject_rights_url: str = "http://127.0.0.1:8005"
 
     # An upstream that has not answered within this many seconds gets a 504.
     upstream_timeout_s: float = 10.0
@@ -36,23 +30,25 @@ class Settings(ServiceSettings):
     # client address. 0 switches the limit off.
     rate_limit_per_minute: int = 0
     # Public routes (cookie choices, certificate checks, purposes) per client address: anyone
-    # can call them, so they are limited by default. 0 switches the limit off.
+    # can call them, so they are limited by default. 0 switches the limit off. The address is
+    # the connection's own unless it is one of the kit's TRUSTED_PROXIES.
     public_rate_limit_per_minute: int = 120
-    # Comma-separated addresses or networks (CIDR) of proxies in front of the gateway. Only
-    # their X-Forwarded-For is believed; anyone else's address is the connection's own.
-    trusted_proxies: str = ""
 
-    @property
-    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
-        return tuple(ip_network(part.strip(), strict=False)
-                     for part in self.trusted_proxies.split(",") if part.strip())
+    # Browser origins allowed to call the API (CORS), e.g. the platform's own site with its
+    # cookie banner: "https://www.example.org,https://app.example.org". None by default: a
+    # browser page on another origin cannot read the answers. "*" allows every origin.
+    cors_allow_origins: Annotated[list[str], NoDecode] = []
+    # How long a browser may cache a preflight answer.
+    cors_max_age_s: int = 600
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def upstreams(self) -> dict[str, str]:
-        return {
-            "training-records": self.training_records_url,
-            "consent": self.consent_url,
-            "retention": self.retention_url,
-            "breach": self.breach_url,
-            "subject-rights": self.subject_rights_url,
-        }
+        """The services the gateway forwards to: every store (URLs from the kit's settings)."""
+        return self.store_urls

@@ -1,20 +1,20 @@
-"""The gateway's own endpoints (/healthz, /openapi.json, /docs) and the catch-all that forwards."""
+"""The gateway's own endpoints (/healthz, /openapi.json) and the catch-all that forwards."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from starlette.responses import Response
 
 from gateway.access import authorize, principal_or_none
-from gateway.health import gateway_health
+from gateway.health import gateway_health_details, public_health
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import forward
-from gateway.ratelimit import RateLimiter, client_address
+from gateway.ratelimit import RateLimiter
 from gateway.routes import ALL_METHODS, find_route, path_is_routed
 from gateway.settings import Settings
+from privacy_kit.auth import current_principal, forbidden
 from privacy_kit.errors import ApiError
 
 router = APIRouter()
@@ -23,7 +23,17 @@ router = APIRouter()
 @router.get("/healthz", include_in_schema=False)
 async def healthz(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
-    body = await gateway_health(request.app.state.upstreams, settings.health_timeout_s)
+    body = await gateway_health_details(request.app.state.upstreams, settings.health_timeout_s)
+    return JSONResponse(public_health(body), 200)
+
+
+@router.get("/v1/health/details", include_in_schema=False)
+async def health_details(request: Request) -> JSONResponse:
+    """Each upstream's URL, status code and own health body: for operators only."""
+    if not current_principal(request).has("operator"):
+        raise forbidden("This needs the operator role.")
+    settings: Settings = request.app.state.settings
+    body = await gateway_health_details(request.app.state.upstreams, settings.health_timeout_s)
     return JSONResponse(body, 200)
 
 
@@ -31,11 +41,6 @@ async def healthz(request: Request) -> JSONResponse:
 async def openapi(request: Request) -> JSONResponse:
     merger: OpenApiMerger = request.app.state.openapi
     return JSONResponse(await merger.document())
-
-
-@router.get("/docs", include_in_schema=False)
-async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Privacy Suite API")
 
 
 @router.api_route("/{path:path}", methods=sorted(ALL_METHODS), include_in_schema=False)
@@ -49,8 +54,11 @@ async def proxy(request: Request) -> Response:
             raise ApiError(405, "method_not_allowed",
                            "This method is not allowed on this resource.")
         raise ApiError(404, "not_found", f"No such resource: {path}.")
-    settings: Settings = request.app.state.settings
-    address = client_address(request, settings.trusted_networks)
+    # Metrics and the access log name the route row, never the raw path (it holds ids).
+    request.state.route_template = route.template
+    # The connection's address, or the client's behind a trusted proxy (the kit's
+    # TRUSTED_PROXIES: a forged X-Forwarded-For from anyone else is ignored).
+    address = request.client.host if request.client else "unknown"
     public_limiter: RateLimiter = request.app.state.public_rate_limiter
     if route.public and public_limiter.enabled:
         public_limiter.check(f"ip:{address}")

@@ -12,10 +12,15 @@ import jwt
 from fastapi import Depends, Request
 
 from privacy_kit.errors import ApiError
+from privacy_kit.identity import ClaimMapping, SigningKeys
 from privacy_kit.settings import ServiceSettings
 
 ROLES = ("participant", "beheerder", "dpo", "operator")
 STAFF = frozenset({"dpo", "operator"})
+# Service tokens: minted by the kit from configuration, for calls between services only.
+SERVICE_ROLE = "service"
+SERVICE_TOKEN_KID = "privacy-suite-service"
+SERVICE_AUDIENCE = "privacy-suite-internal"
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,42 @@ class Principal:
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwt_algorithm == "RS256" else None
+        # Keys (secret, JWKS URL or OIDC discovery) and claim names: see privacy_kit.identity.
+        self.keys = SigningKeys(settings)
+        self.claims = ClaimMapping.from_settings(settings)
 
     def verify(self, token: str) -> Principal:
         try:
-            if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
-            else:
-                key = self.settings.jwt_secret
-            options = {"require": ["sub", "exp", "iat"]}
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
+        if header.get("kid") == SERVICE_TOKEN_KID:
+            return self._verify_service(token)
+        principal = self._verify_person(token)
+        if SERVICE_ROLE in principal.roles:  # only the kit's service tokens carry it
+            principal = Principal(principal.sub, principal.tenant, principal.roles - {SERVICE_ROLE})
+        return principal
+
+    def _verify_service(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self.settings.service_token_secret, algorithms=["HS256"],
+                audience=SERVICE_AUDIENCE, options={"require": ["sub", "exp", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", "The service token is not valid.") from exc
+        return Principal(sub=str(claims["sub"]), tenant=None, roles=frozenset({SERVICE_ROLE}))
+
+    def _verify_person(self, token: str) -> Principal:
+        try:
+            key: Any = self.keys.key_for(token)
+            options = {"require": ["exp", "iat"]}
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience or None,
-                issuer=self.settings.jwt_issuer or None,
+                issuer=self.keys.issuer,
                 leeway=self.settings.jwt_leeway_s,
                 options=options,  # type: ignore[arg-type]
             )
@@ -62,13 +88,12 @@ class TokenVerifier:
             raise unauthorized("invalid_token", "The token's signature is not valid.") from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
-        roles = claims.get("roles") or []
-        if isinstance(roles, str):
-            roles = [roles]
-        tenant = claims.get("tenant")
-        return Principal(sub=str(claims["sub"]), tenant=str(tenant) if tenant else None,
-                         roles=frozenset(str(r) for r in roles))
-
+        sub = self.claims.subject_of(claims)
+        if sub is None:
+            raise unauthorized("invalid_token",
+                               f"The token has no '{self.claims.subject}' claim to say who you are.")
+        return Principal(sub=sub, tenant=self.claims.tenant_of(claims),
+                         roles=self.claims.roles_of(claims))
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         """A stolen token must not work for a century: cap exp - iat (and exp - now)."""
@@ -110,6 +135,20 @@ def mint_token(
     if audience:
         claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def mint_service_token(settings: ServiceSettings, *, now: float | None = None) -> str:
+    """A short-lived token of role `service` naming the calling service (its `sub`)."""
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "sub": settings.service_name,
+        "roles": [SERVICE_ROLE],
+        "aud": SERVICE_AUDIENCE,
+        "iat": issued,
+        "exp": issued + settings.service_token_ttl_s,
+    }
+    return jwt.encode(claims, settings.service_token_secret, algorithm="HS256",
+                      headers={"kid": SERVICE_TOKEN_KID})
 
 
 def bearer_token(request: Request) -> str:
@@ -155,11 +194,23 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def check_tenant(principal: Principal, tenant_id: str) -> None:
+def same_id(claim: str | None, value: str | uuid.UUID) -> bool:
+    """Whether a token's claim names this id; uuids compare by value, whatever their spelling."""
+    if not claim:
+        return False
+    if isinstance(value, uuid.UUID):
+        try:
+            return uuid.UUID(claim) == value
+        except ValueError:
+            return False
+    return claim == value
+
+
+def check_tenant(principal: Principal, tenant_id: str | uuid.UUID) -> None:
     """Staff see every tenant; everyone else only their own."""
     if principal.is_staff:
         return
-    if principal.tenant != tenant_id:
+    if not same_id(principal.tenant, tenant_id):
         raise forbidden("This belongs to another organisation.")
 
 
@@ -170,17 +221,33 @@ def check_subject(principal: Principal, subject_id: str) -> None:
     raise forbidden("You can only reach your own data.")
 
 
-async def tenant_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
-    """Dependency for routes with a `{tenant_id}` path parameter."""
-    check_tenant(principal, tenant_id)
-    return principal
-
-
 async def subject_access(subject_id: str, principal: CurrentPrincipal) -> Principal:
     """Dependency for routes with a `{subject_id}` path parameter."""
     check_subject(principal, subject_id)
     return principal
 
 
-TenantPrincipal = Annotated[Principal, Depends(tenant_access)]
 SubjectPrincipal = Annotated[Principal, Depends(subject_access)]
+
+# Role aliases every service uses, so the rule is written once.
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+Operator = Annotated[Principal, Depends(require_roles("operator"))]
+ServiceCaller = Annotated[Principal, Depends(require_roles(SERVICE_ROLE))]
+
+
+def check_tenant_manager(principal: Principal, tenant_id: str | uuid.UUID) -> None:
+    """Staff, or a Beheerder of this tenant: those who manage a client organisation's data."""
+    if principal.is_staff:
+        return
+    if not principal.has("beheerder"):
+        raise forbidden("This needs a Beheerder of this organisation, or platform staff.")
+    check_tenant(principal, tenant_id)
+
+
+async def tenant_manager_access(tenant_id: str, principal: CurrentPrincipal) -> Principal:
+    """Dependency for `{tenant_id}` routes that only the tenant's Beheerders and staff use."""
+    check_tenant_manager(principal, tenant_id)
+    return principal
+
+
+TenantManager = Annotated[Principal, Depends(tenant_manager_access)]

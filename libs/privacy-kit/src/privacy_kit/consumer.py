@@ -8,20 +8,38 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from privacy_kit.events import Envelope, dlq
-from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.kafka import kafka_connection, topic_name
+from privacy_kit.protocol import Event, P, ProtocolError, payload_of
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.worker import LazyProducer, Worker
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("privacy_kit.consumer")
 
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, Event[P]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class On(Generic[P]):
+    """One handler for one event type, which it receives parsed into its payload model."""
+
+    model: type[P]
+    handler: Handler[P]
+
+    async def __call__(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        await self.handler(conn, Event(envelope, payload_of(envelope, self.model)))
+
+
+def on(model: type[P], handler: Handler[P]) -> On[P]:
+    return On(model, handler)
 
 
 @dataclass
@@ -29,24 +47,36 @@ class Subscription:
     """Handlers of one topic family, by event type. Other event types are passed over."""
 
     topic: str
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    handlers: dict[str, On[Any]] = field(default_factory=dict)
 
 
-class EventConsumer:
+def subscribe(*handlers: On[Any]) -> list[Subscription]:
+    """Group handlers into one subscription per topic (the payload model names the topic)."""
+    by_topic: dict[str, Subscription] = {}
+    for h in handlers:
+        subscription = by_topic.setdefault(h.model.TOPIC, Subscription(h.model.TOPIC))
+        if h.model.TYPE in subscription.handlers:
+            raise ValueError(f"two handlers for {h.model.TYPE}")
+        subscription.handlers[h.model.TYPE] = h
+    return list(by_topic.values())
+
+
+class EventConsumer(Worker):
     """Consumes the subscribed topics in the service's consumer group."""
 
     def __init__(
         self, settings: ServiceSettings, pool: asyncpg.Pool, subscriptions: list[Subscription]
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.pool = pool
-        self.name = settings.service_name
+        self.name = settings.service_name  # the consumer's name in processed_event
+        self.task_name = f"consumer-{self.name}"
         self.by_topic = {topic_name(settings, s.topic): s for s in subscriptions}
         self._consumer: AIOKafkaConsumer | None = None
-        self._dlq_producer: AIOKafkaProducer | None = None
-        self._task: asyncio.Task[None] | None = None
+        # Started on the first dead letter and kept: most consumers never need one.
+        self.dlq_producer = LazyProducer(settings)
         self.assigned = asyncio.Event()
-        self.last_error: str | None = None
         # What health shows: records behind the log end, and when the broker last answered.
         self.lag = 0
         self.last_contact = time.monotonic()
@@ -54,25 +84,18 @@ class EventConsumer:
         self._fetched_since_check: dict[TopicPartition, int] = {}
         self._rewound_at_end: dict[TopicPartition, int] = {}
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for client in (self._consumer, self._dlq_producer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.stop()
+    async def _close(self) -> None:
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+        await self.dlq_producer.stop()
 
     async def _connect(self) -> AIOKafkaConsumer:
         backoff = 0.5
         while True:
             consumer = AIOKafkaConsumer(
                 *self.by_topic,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                **kafka_connection(self.settings),
                 group_id=self.settings.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -94,10 +117,6 @@ class EventConsumer:
                     await consumer.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     def health(self) -> dict[str, object]:
         """Running, assigned, how far behind, and whether the broker answers: `problems` lists
@@ -226,6 +245,9 @@ class EventConsumer:
                 return
             except asyncio.CancelledError:
                 raise
+            except ProtocolError as exc:  # it will not fit on a retry either
+                await self._dead_letter(record, event, f"ProtocolError: {exc}")
+                return
             except Exception as exc:
                 log.warning(
                     "%s failed on %s %s (attempt %d/%d): %s",
@@ -236,7 +258,7 @@ class EventConsumer:
                     return
                 await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2**attempt)
 
-    async def _apply(self, handler: Handler, event: Envelope) -> None:
+    async def _apply(self, handler: On[Any], event: Envelope) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             first_time = await conn.fetchval(
                 """INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)
@@ -261,25 +283,10 @@ class EventConsumer:
                 record.value,
             )
         try:
-            producer = await self._dead_letter_producer()
+            producer = await self.dlq_producer.get()
             headers = [*(record.headers or ()), ("dlq.error", error[:500].encode())]
             await producer.send_and_wait(
                 dlq(record.topic), value=record.value, key=record.key, headers=headers
             )
         except Exception as exc:  # the row above keeps it visible; the DLQ copy is a courtesy
             log.error("could not write %s to the dead-letter topic: %s", record.topic, exc)
-
-    async def _dead_letter_producer(self) -> AIOKafkaProducer:
-        """Started on the first dead letter and kept: most consumers never need one."""
-        if self._dlq_producer is None:
-            producer = new_producer(self.settings)
-            try:
-                await producer.start()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._dlq_producer = producer
-        return self._dlq_producer
-
-

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from privacy_kit.i18n import localize, request_language, tr
+
 log = logging.getLogger(__name__)
 
 
@@ -67,22 +69,25 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        language = request_language(request)
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), exc.status_code, headers=exc.headers
+            error_body(exc.code, localize(exc.message, language), exc.details), exc.status_code,
+            headers={**(exc.headers or {}), "Content-Language": language},
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and message == "Not Found":
-            message = "No such resource."
+            message = tr("No such resource.")
         if exc.status_code == 405:
-            message = "This method is not allowed on this resource."
+            message = tr("This method is not allowed on this resource.")
+        language = request_language(request)
         return JSONResponse(
-            error_body(_default_code(exc.status_code), message),
+            error_body(_default_code(exc.status_code), localize(message, language)),
             exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers={**(getattr(exc, "headers", None) or {}), "Content-Language": language},
         )
 
     @app.exception_handler(RequestValidationError)
@@ -104,9 +109,9 @@ def install_error_handlers(app: FastAPI) -> None:
             log.info("client left during %s %s", request.method, request.url.path)
             return JSONResponse(error_body("client_disconnected", "The request was not finished."), 400)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = tr("Something went wrong on our side; it has been logged.")
         return JSONResponse(
-            error_body("internal_error", "Something went wrong on our side; it has been logged."),
-            500,
+            error_body("internal_error", localize(message, request_language(request))), 500,
         )
 
 

@@ -87,28 +87,41 @@ def route_statuses(route: Any) -> set[int]:
     dependant = route.dependant
     methods = set(route.methods or ())
     takes_body = route.body_field is not None or bool(methods & WRITES)
+    # Path parameters may be read by a dependency rather than the view: the path says it.
+    names_resource = "{" in route.path_format
     statuses = {503}
-    if dependant.path_params or dependant.query_params or takes_body or _any_params(dependant):
+    if names_resource or takes_body or _any_params(dependant):
         statuses.add(422)
     if takes_body:
         statuses.add(413)
     if needs_principal(route):
         statuses |= {401, 403}
-    if dependant.path_params or methods & WRITES:
+    if names_resource or methods & WRITES:
         statuses.add(404)
     if methods & WRITES:
         statuses.add(409)
+    if "if-match" in _header_names(dependant):
+        statuses.add(412)
     return statuses
 
 
-def _any_params(dependant: Any) -> bool:
-    pending = list(dependant.dependencies)
+def _dependants(dependant: Any) -> list[Any]:
+    found, pending = [], [dependant]
     while pending:
         current = pending.pop()
-        if current.path_params or current.query_params or current.header_params:
-            return True
+        found.append(current)
         pending.extend(current.dependencies)
-    return False
+    return found
+
+
+def _any_params(dependant: Any) -> bool:
+    return any(d.path_params or d.query_params or d.header_params
+               for d in _dependants(dependant))
+
+
+def _header_names(dependant: Any) -> set[str]:
+    return {str(getattr(param, "alias", None) or param.name).lower()
+            for d in _dependants(dependant) for param in d.header_params}
 
 
 def make_truthful(document: dict[str, Any], routes: list[Any]) -> dict[str, Any]:

@@ -5,99 +5,117 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate
 
+from privacy_kit.db import rows_affected
 from privacy_kit.events import Envelope
-from privacy_kit.kafka import new_producer, topic_name
+from privacy_kit.kafka import topic_name
+from privacy_kit.protocol import Payload, envelope
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.worker import LazyProducer, Worker, listen, unlisten
 
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "outbox"
 
 
-async def emit(conn: asyncpg.Connection, topic: str, event: Envelope, *, key: str | None = None) -> None:
-    """Write an event into the outbox inside the caller's transaction.
+async def emit(
+    conn: asyncpg.Connection,
+    payload: Payload,
+    *,
+    source: str,
+    subject_id: str | None = None,
+    tenant_id: str | None = None,
+    correlation_id: str | None = None,
+    key: str | None = None,
+) -> Envelope:
+    """Write an event into the outbox inside the caller's transaction; returns its envelope.
 
-    The key defaults to the subject, else the tenant, so one person's events stay in order.
+    The topic is the payload's; the key defaults to the subject, else the tenant, so one
+    person's events stay in order.
     """
+    event = envelope(payload, source=source, subject_id=subject_id, tenant_id=tenant_id,
+                     correlation_id=correlation_id)
+    await write_envelope(conn, payload.TOPIC, event, key=key)
+    return event
+
+
+async def write_envelope(
+    conn: asyncpg.Connection, topic: str, event: Envelope, *, key: str | None = None
+) -> None:
+    """The outbox row of an already built envelope (protocol events go through `emit`)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     await conn.execute(
-        """INSERT INTO outbox (id, topic, key, envelope, traceparent)
-           VALUES ($1, $2, $3, $4::jsonb, $5)""",
+        """INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
+           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)""",
         event.id,
         topic,
         key or event.subject_id or event.tenant_id,
         event.model_dump_json(),
         carrier.get("traceparent"),
+        event.subject_id,
+        event.tenant_id,
     )
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
-async def backlog(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+async def forget_subject_events(conn: asyncpg.Connection, subject_id: str) -> int:
+    """Forget the outbox events that name an erased subject, published or not yet.
+
+    An event still waiting for the relay is about someone who no longer exists here, so it is
+    not sent after the erasure either. A row the relay holds while publishing is deleted once
+    the relay's transaction ends (the DELETE waits for its row lock).
+    """
+    return rows_affected(await conn.execute("DELETE FROM outbox WHERE subject_id = $1", subject_id))
 
 
-class OutboxRelay:
+async def forget_tenant_events(
+    conn: asyncpg.Connection, tenant_id: str, *, keep_subjects: list[str] | None = None
+) -> int:
+    """Forget the outbox events about an erased tenant and its people (but those on hold)."""
+    return rows_affected(await conn.execute(
+        """DELETE FROM outbox WHERE tenant_id = $1
+           AND (subject_id IS NULL OR NOT (subject_id = ANY($2::text[])))""",
+        tenant_id, keep_subjects or [],
+    ))
+
+
+async def prune_sent(conn: asyncpg.Connection, *, older_than_s: float) -> int:
+    """Delete events the broker acknowledged more than `older_than_s` seconds ago."""
+    return rows_affected(await conn.execute(
+        "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", older_than_s
+    ))
+
+
+class OutboxRelay(Worker):
     """Publishes unsent outbox rows. Replicas claim rows with FOR UPDATE SKIP LOCKED."""
 
+    task_name = "outbox-relay"
+
     def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool) -> None:
+        super().__init__()
         self.settings = settings
         self.pool = pool
-        self._producer: AIOKafkaProducer | None = None
+        self.producer = LazyProducer(settings)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
-        self.last_error: str | None = None
+        self._next_prune = 0.0
+        self.pruning: dict[str, Any] = {"last_run_at": None, "pruned": 0, "last_error": None}
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-        if self._producer is not None:
-            with contextlib.suppress(Exception):
-                await self._producer.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+    async def _close(self) -> None:
+        await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self.wake)
+        await self.producer.stop()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
 
-    async def _listen(self) -> None:
-        try:
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(NOTIFY_CHANNEL, self.wake)
-        except Exception as exc:  # polling still works without the notification
-            log.warning("outbox relay could not LISTEN (%s); polling only", exc)
-
-    async def _ensure_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = new_producer(self.settings)
-            try:
-                await producer.start()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
-
     async def _run(self) -> None:
-        await self._listen()
+        self._listener = await listen(self.pool, NOTIFY_CHANNEL, self.wake, log)
         backoff = self.settings.relay_poll_interval_s
         while True:
             try:
@@ -105,6 +123,7 @@ class OutboxRelay:
                     pass
                 backoff = self.settings.relay_poll_interval_s
                 self.last_error = None
+                await self._prune_when_due()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -115,32 +134,69 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 
+    async def _prune_when_due(self) -> None:
+        """Sent rows are kept for `outbox_retention_s` (to look into), then deleted."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self.settings.outbox_prune_interval_s
+        try:
+            async with self.pool.acquire() as conn:
+                pruned = await prune_sent(conn, older_than_s=self.settings.outbox_retention_s)
+            self.pruning = {"last_run_at": datetime.now(UTC).isoformat(),
+                            "pruned": self.pruning["pruned"] + pruned, "last_error": None}
+        except Exception as exc:
+            self.pruning = {**self.pruning, "last_error": f"{type(exc).__name__}: {exc}"}
+            log.warning("outbox pruning failed: %s", exc)
+
     async def publish_batch(self) -> int:
-        """Publish one batch; the rows are marked sent only after the broker acknowledged."""
-        producer = await self._ensure_producer()
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT seq, topic, key, envelope::text AS envelope, traceparent
-                   FROM outbox WHERE sent_at IS NULL ORDER BY seq
-                   LIMIT $1 FOR UPDATE SKIP LOCKED""",
-                self.settings.relay_batch_size,
-            )
-            if not rows:
-                return 0
-            futures = []
-            for row in rows:
-                headers = [("traceparent", row["traceparent"].encode())] if row["traceparent"] else []
-                futures.append(
-                    await producer.send(
-                        topic_name(self.settings, row["topic"]),
-                        value=row["envelope"].encode(),
-                        key=row["key"].encode() if row["key"] else None,
-                        headers=headers,
-                    )
+        """Publish one batch; the rows are marked sent only after the broker acknowledged.
+
+        When the broker refuses, the claimed rows keep their place and record the attempt and
+        the error, so a stuck event can be seen for what it is.
+        """
+        producer = await self.producer.get()
+        claimed: list[int] = []
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(
+                    """SELECT seq, topic, key, envelope::text AS envelope, traceparent
+                       FROM outbox WHERE sent_at IS NULL ORDER BY seq
+                       LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                    self.settings.relay_batch_size,
                 )
-            await asyncio.gather(*futures)
-            await conn.execute(
-                "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE seq = ANY($1)",
-                [row["seq"] for row in rows],
-            )
-            return len(rows)
+                if not rows:
+                    return 0
+                claimed = [row["seq"] for row in rows]
+                futures = []
+                for row in rows:
+                    headers = (
+                        [("traceparent", row["traceparent"].encode())] if row["traceparent"] else []
+                    )
+                    futures.append(
+                        await producer.send(
+                            topic_name(self.settings, row["topic"]),
+                            value=row["envelope"].encode(),
+                            key=row["key"].encode() if row["key"] else None,
+                            headers=headers,
+                        )
+                    )
+                await asyncio.gather(*futures)
+                await conn.execute(
+                    """UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+                       WHERE seq = ANY($1)""",
+                    claimed,
+                )
+                return len(rows)
+        except Exception as exc:
+            if claimed:
+                await self._record_failure(claimed, f"{type(exc).__name__}: {exc}")
+            raise
+
+    async def _record_failure(self, claimed: list[int], error: str) -> None:
+        with contextlib.suppress(Exception):
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1)",
+                    claimed, error[:2000],
+                )

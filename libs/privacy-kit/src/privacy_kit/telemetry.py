@@ -1,36 +1,90 @@
-"""OpenTelemetry: FastAPI, httpx and asyncpg instrumented; OTLP export only when configured."""
+"""OpenTelemetry: FastAPI, httpx and asyncpg instrumented; spans exported only when configured.
+
+The standard `OTEL_*` variables are honoured: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (e.g. `parentbased_traceidratio` and `0.1`),
+`OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` with their `_HEADERS`,
+`_TIMEOUT` and `_COMPRESSION`, the `OTEL_BSP_*` batch settings, `OTEL_TRACES_EXPORTER=none`
+and `OTEL_SDK_DISABLED=true`. `OTEL_TRACES_FILE` (ours) appends every span as one JSON line
+to a file: a way to look at a trace on a laptop with no collector (`python -m devstack trace`).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
 
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler
 
 log = logging.getLogger(__name__)
 _instrumented_libraries = False
 
 
-def setup_tracing(service_name: str, otlp_endpoint: str) -> None:
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each finished span as one line of JSON (the SDK's own span format)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = "".join(span.to_json(indent=None) + "\n" for span in spans)
+        with self._lock, open(self.path, "a", encoding="utf-8") as out:
+            out.write(lines)  # one write per batch: lines of several processes never interleave
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() == "true"
+
+
+def _exporters(otlp_endpoint: str, traces_file: str) -> list[SpanExporter]:
+    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+        return []
+    exporters: list[SpanExporter] = []
+    if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            exporters.append(OTLPSpanExporter())  # reads the variable itself
+        else:
+            exporters.append(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
+    if traces_file:
+        exporters.append(JsonLinesSpanExporter(traces_file))
+    return exporters
+
+
+def _sampler(exporting: bool) -> Sampler | None:
+    if os.environ.get("OTEL_TRACES_SAMPLER"):
+        return None  # the SDK reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
+    # Without an exporter nothing reads the spans: they still get ids and carry the trace
+    # context onwards (gateway, outbox, Kafka headers, log lines), but record nothing.
+    return ParentBased(ALWAYS_ON) if exporting else ALWAYS_OFF
+
+
+def setup_tracing(service_name: str, otlp_endpoint: str, traces_file: str = "") -> None:
     """Install the process's tracer provider once; later calls (tests with many apps) keep it."""
     global _instrumented_libraries
     current = trace.get_tracer_provider()
-    if not isinstance(current, TracerProvider):
-        # Without a collector nothing reads the spans: they still get ids and carry the trace
-        # context onwards (gateway, outbox, Kafka headers), but record nothing.
-        sampler = ALWAYS_ON if otlp_endpoint else ALWAYS_OFF
+    if not isinstance(current, TracerProvider) and not _env_true("OTEL_SDK_DISABLED"):
+        exporters = _exporters(otlp_endpoint, traces_file)
+        attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service_name}
         provider = TracerProvider(
-            resource=Resource.create({"service.name": service_name}), sampler=sampler
+            resource=Resource.create(attributes), sampler=_sampler(bool(exporters))
         )
-        if otlp_endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            endpoint = otlp_endpoint.rstrip("/") + "/v1/traces"
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        for exporter in exporters:
+            provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
     if not _instrumented_libraries:
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
@@ -44,7 +98,15 @@ def setup_tracing(service_name: str, otlp_endpoint: str) -> None:
 def instrument_app(app: FastAPI) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/livez$,/metrics$")
+
+
+def current_trace_ids() -> tuple[str | None, str | None]:
+    """The current trace and span id as hex, or (None, None) outside any span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None, None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 def shutdown_tracing() -> None:

@@ -5,6 +5,7 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -18,16 +19,20 @@ class BreachProvider(PrivacyProvider):
                 fields=["subject_id", "tenant_id"],
                 purpose="Register breaches and notify affected organisations and people (O26-O28)",
                 legal_basis="legal obligation (GDPR Art. 33-34)",
+                retention=RetentionRule(period="P0D", clock="account_closed"),
                 retention_rule="until the person's erasure; per-tenant counts stay in the register",
                 recipients=["the affected client organisation", "Autoriteit Persoonsgegevens"],
+                data_subjects=["participants", "Beheerders", "website visitors"],
             ),
             DataCategory(
                 name="breach_register",
                 fields=["title", "facts", "effects", "measures", "registered_by"],
                 purpose="Document every breach (GDPR Art. 33(5))",
                 legal_basis="legal obligation (GDPR Art. 33(5))",
-                retention_rule="kept as evidence for the supervisory authority",
+                retention=RetentionRule(period="P5Y", clock="record_created"),
+                retention_rule="kept as evidence for the supervisory authority, five years",
                 recipients=["Autoriteit Persoonsgegevens", "auditors"],
+                data_subjects=["reporters (platform staff)"], role="controller",
             ),
         ]
 
@@ -46,7 +51,8 @@ class BreachProvider(PrivacyProvider):
             status = await conn.execute(
                 "DELETE FROM breach_affected_subject WHERE subject_id = $1", scope.subject_id
             )
-        elif scope.kind == "tenant" and scope.tenant_id:
+        elif (scope.kind == "tenant" and scope.tenant_id
+              and "breach_affected_subjects" not in scope.held_categories):
             status = await conn.execute(
                 "DELETE FROM breach_affected_subject WHERE tenant_id = $1"
                 " AND NOT (subject_id = ANY($2::text[]))",

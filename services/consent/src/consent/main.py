@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from consent import i18n  # noqa: F401  (its Dutch texts)
 from consent.catalogue.views import router as catalogue_router
 from consent.cookies.views import router as cookie_router
 from consent.ledger.views import router as ledger_router

@@ -9,29 +9,48 @@ import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.app import create_app as create_service
-from retention.erasure import flows
+from retention import handlers, sweeps
+from retention.erasure import service as erasure
 from retention.erasure.views import router as erasure_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
 from retention.register.views import router as register_router
+from retention.rules import service as rules
+from retention.rules.views import router as rules_router
 from retention.settings import Settings
+from retention.sub_processor.views import router as sub_processor_router
+from retention.sweep.views import router as sweep_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def health(conn: asyncpg.Connection) -> dict[str, Any]:
     stores = await conn.fetch("SELECT store FROM store_inventory ORDER BY store")
-    pending = await conn.fetchval("SELECT count(*) FROM erasure_job WHERE status = 'pending'")
-    overdue = await conn.fetchval(
-        "SELECT count(*) FROM erasure_job WHERE status = 'pending' AND overdue"
+    jobs = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                  count(*) FILTER (WHERE status = 'stuck') AS stuck,
+                  count(*) FILTER (WHERE status IN ('pending', 'stuck') AND overdue) AS overdue
+           FROM erasure_job WHERE status IN ('pending', 'stuck')""")
+    awaiting = await conn.fetchval(
+        "SELECT count(*) FROM retention_sweep WHERE status = 'awaiting_approval'")
+    return {"stores_known": [r["store"] for r in stores], "erasure_jobs_pending": jobs["pending"],
+            "erasure_jobs_overdue": jobs["overdue"], "erasure_jobs_stuck": jobs["stuck"],
+            "stuck_jobs": await erasure.stuck_jobs(conn=conn),
+            "sweeps_awaiting_approval": awaiting,
+            "categories_needing_a_rule": await rules.needing_a_rule(conn=conn)}
+
+
+async def erasure_gauges(conn: asyncpg.Connection) -> dict[str, float]:
+    """For /metrics: erasure jobs by state (overdue: pending past ERASURE_DEADLINE_S)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                  count(*) FILTER (WHERE status = 'pending' AND overdue) AS overdue,
+                  count(*) FILTER (WHERE status = 'completed') AS completed
+           FROM erasure_job"""
     )
-    return {"stores_known": [r["store"] for r in stores], "erasure_jobs_pending": pending,
-            "erasure_jobs_overdue": overdue}
-
-
-async def _init_background(app: FastAPI) -> None:
-    app.state.background = []
-    await flows.start_overdue_sweep(app)
+    return {"privacy_erasure_jobs_pending": row["pending"],
+            "privacy_erasure_jobs_overdue": row["overdue"],
+            "privacy_erasure_jobs_completed": row["completed"]}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,13 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service(
         settings,
         title="Privacy Suite: retention",
-        description="Erasure jobs, legal holds and the record of processing activities.",
-        routers=[erasure_router, legal_hold_router, register_router],
+        description="Retention rules and sweeps, legal holds, erasure jobs and their "
+                    "certificates, the record of processing activities and sub-processors.",
+        routers=[erasure_router, legal_hold_router, register_router, rules_router,
+                 sweep_router, sub_processor_router],
         provider=RetentionProvider(),
-        subscriptions=flows.subscriptions(settings),
+        subscriptions=handlers.subscriptions(settings),
         migrations=MIGRATIONS,
         health=health,
-        on_start=[_init_background],
-        on_stop=[flows.stop_background],
+        metrics=[erasure_gauges],
+        on_start=[sweeps.start],
+        on_stop=[sweeps.stop],
     )
     return app

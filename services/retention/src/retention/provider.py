@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -21,16 +22,21 @@ class RetentionProvider(PrivacyProvider):
                         "reason", "counts per store"],
                 purpose="Carry out and prove erasure (GDPR Art. 17, accountability Art. 5(2))",
                 legal_basis="legal obligation (Art. 6(1)(c))",
-                retention_rule="subject id until the job completes; certificate kept as proof",
+                retention=RetentionRule(period="P0D", clock="request_handled"),
+                retention_rule="subject id until the job completes; the certificate, which names "
+                               "no one, is kept as proof",
                 recipients=["the platform's DPO", "the client organisation (controller)"],
+                data_subjects=["participants", "Beheerders", "website visitors", "customers"],
             ),
             DataCategory(
                 name="legal_holds",
                 fields=["subject_id", "tenant_id", "reason", "placed_by", "released_by"],
                 purpose="Keep data under a legal request, investigation or claim (O17)",
                 legal_basis="legal obligation (Art. 6(1)(c)) / legal claims (Art. 17(3)(e))",
+                retention=RetentionRule(period="P0D", clock="account_closed"),
                 retention_rule="until released; released holds are erased with the subject",
                 recipients=["the platform's DPO"],
+                data_subjects=["participants", "Beheerders", "customers"],
             ),
         ]
 

@@ -5,6 +5,7 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 
 
@@ -18,8 +19,11 @@ class SubjectRightsProvider(PrivacyProvider):
                 fields=["subject_id", "tenant_id", "kind", "details", "submitted_by"],
                 purpose="Handle data subject requests within the legal term (GDPR Art. 12, 15-22)",
                 legal_basis="legal obligation (Art. 6(1)(c))",
-                retention_rule="until the person's erasure",
+                retention=RetentionRule(period="P1Y", clock="request_handled"),
+                retention_rule="a year after the request was handled, as proof that it was "
+                               "answered in time (O21); with the person's erasure at the latest",
                 recipients=["the client organisation's Beheerder (controller)", "the platform's DPO"],
+                data_subjects=["participants", "website visitors", "customers"],
             )
         ]
 
@@ -37,7 +41,8 @@ class SubjectRightsProvider(PrivacyProvider):
             status = await conn.execute(
                 "DELETE FROM subject_request WHERE subject_id = $1", scope.subject_id
             )
-        elif scope.kind == "tenant" and scope.tenant_id:
+        elif (scope.kind == "tenant" and scope.tenant_id
+              and "subject_requests" not in scope.held_categories):
             status = await conn.execute(
                 "DELETE FROM subject_request WHERE tenant_id = $1 AND NOT (subject_id = ANY($2::text[]))",
                 scope.tenant_id, scope.held_subject_ids,

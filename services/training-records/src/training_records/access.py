@@ -9,29 +9,19 @@ from dataclasses import dataclass
 import asyncpg
 from fastapi import Request
 
-from privacy_kit.auth import Principal, forbidden
+from privacy_kit.auth import Principal, check_tenant, forbidden, same_id
 from privacy_kit.errors import ApiError
 
 
-def _same_uuid(claim: str | None, value: uuid.UUID) -> bool:
-    if not claim:
-        return False
-    try:
-        return uuid.UUID(claim) == value
-    except ValueError:
-        return False
-
-
-def check_tenant(principal: Principal, tenant_id: uuid.UUID) -> None:
-    """Staff see every tenant; everyone else only their own (O2)."""
-    if principal.is_staff:
-        return
-    if not _same_uuid(principal.tenant, tenant_id):
-        raise forbidden("This belongs to another organisation.")
-
-
 def is_self(principal: Principal, person_id: uuid.UUID) -> bool:
-    return _same_uuid(principal.sub, person_id)
+    return same_id(principal.sub, person_id)
+
+
+def check_registrar(principal: Principal, tenant_id: uuid.UUID, what: str) -> None:
+    """People and assignments of a tenant are written by its Beheerders or an operator."""
+    check_tenant(principal, tenant_id)
+    if not (principal.has("beheerder") or principal.has("operator")):
+        raise forbidden(f"Only a Beheerder of this organisation or an operator {what}.")
 
 
 @dataclass(frozen=True)
@@ -59,12 +49,6 @@ def reach_person(
     if beheerder and principal.has("beheerder"):
         return Reader(principal, as_self=False, as_beheerder=True)
     raise forbidden("You can only reach your own records.")
-
-
-def require_staff_or_beheerder(principal: Principal, tenant_id: uuid.UUID) -> None:
-    check_tenant(principal, tenant_id)
-    if not (principal.is_staff or principal.has("beheerder")):
-        raise forbidden("This needs a Beheerder of this organisation or platform staff.")
 
 
 def route_of(request: Request) -> str:

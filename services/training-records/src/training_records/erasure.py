@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from privacy_kit.db import rows_affected
+from privacy_kit.outbox import emit
+from privacy_kit.protocol import SubjectErasureRequested
 from privacy_kit.provider import ErasureScope
 
 ERASED_ACTOR = "erased"
+STORE = "training-records"
 
 # Latest result per person and training, of people who did not opt out (O13), folded into
 # the anonymous benchmark. `{where}` selects the results about to be erased.
@@ -31,6 +34,16 @@ ON CONFLICT (training_id) DO UPDATE SET
     updated_at = now()
 """
 
+# Certificates about to be erased leave the hash of their code behind (migration 0002).
+_KEEP_CERTIFICATE_FACTS = """
+INSERT INTO erased_certificate (code_hash, training_id, training, issued_at)
+SELECT encode(sha256(convert_to(c.verification_code, 'UTF8')), 'hex'), c.training_id, t.title,
+       c.issued_at
+FROM certificate c JOIN training t ON t.id = c.training_id
+WHERE {where}
+ON CONFLICT (code_hash) DO NOTHING
+"""
+
 # Child tables of a person, in deletion order; each has the person in `participant_id`.
 _PERSON_TABLES = ("result", "certificate", "module_progress", "login", "assignment")
 
@@ -39,7 +52,8 @@ async def erase(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]
     if scope.kind == "subject":
         return await erase_subject(conn, scope.subject_id)
     if scope.kind == "tenant":
-        return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids))
+        return await erase_tenant(conn, scope.tenant_id, _uuids(scope.held_subject_ids),
+                                  scope.held_categories)
     return await erase_category(conn, scope)
 
 
@@ -60,6 +74,8 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dic
     if sid is None:
         return counts  # not an id of ours, so nothing of it is stored here
     await conn.execute(_FOLD.format(where="participant_id = $1"), sid)
+    await conn.execute(_KEEP_CERTIFICATE_FACTS.format(where="c.participant_id = $1"), sid)
+    await conn.execute(_FOLD_PROGRESS.format(people="SELECT $1::uuid"), sid)
     for table in _PERSON_TABLES:
         counts[table] = rows_affected(await conn.execute(
             f"DELETE FROM {table} WHERE participant_id = $1", sid))
@@ -69,48 +85,69 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str | None) -> dic
         "DELETE FROM access_log WHERE subject_id = $1", sid))
     await conn.execute("DELETE FROM anonymisation_opt_out WHERE subject_id = $1", sid)
     counts["person"] = rows_affected(await conn.execute("DELETE FROM person WHERE id = $1", sid))
-    await _forget_actor(conn, str(sid))
+    await _forget_actors(conn, [str(sid)])
     return counts
 
 
-async def _forget_actor(conn: asyncpg.Connection, actor: str) -> None:
-    """Where the erased person acted on others' records (a Beheerder), keep the act, not them."""
+async def _forget_actors(conn: asyncpg.Connection, actors: list[str]) -> None:
+    """Where erased people acted on others' records (a Beheerder), keep the act, not them."""
+    if not actors:
+        return
     await conn.execute(
-        "UPDATE assignment SET assigned_by = NULL WHERE assigned_by = $1", actor)
-    await conn.execute(
-        "UPDATE result SET recorded_by = $2 WHERE recorded_by = $1", actor, ERASED_ACTOR)
-    await conn.execute(
-        "UPDATE person_rectification SET changed_by = $2 WHERE changed_by = $1",
-        actor, ERASED_ACTOR)
-    await conn.execute(
-        "UPDATE access_log SET actor_sub = $2 WHERE actor_sub = $1", actor, ERASED_ACTOR)
-    await conn.execute(
-        "UPDATE person SET created_by = $2 WHERE created_by = $1", actor, ERASED_ACTOR)
-    await conn.execute(
-        "UPDATE person SET restricted_by = $2 WHERE restricted_by = $1", actor, ERASED_ACTOR)
+        "UPDATE assignment SET assigned_by = NULL WHERE assigned_by = ANY($1::text[])", actors)
+    for table, column in (("result", "recorded_by"), ("person_rectification", "changed_by"),
+                          ("access_log", "actor_sub"), ("person", "created_by"),
+                          ("person", "restricted_by")):
+        await conn.execute(
+            f"UPDATE {table} SET {column} = $2 WHERE {column} = ANY($1::text[])",
+            actors, ERASED_ACTOR)
 
 
 async def erase_tenant(
-    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID]
+    conn: asyncpg.Connection, tenant_id: str | None, held: list[uuid.UUID],
+    held_categories: list[str] | None = None,
 ) -> dict[str, int]:
     """Everything of the tenant, except people under legal hold (O17): they stay, and so does
-    the tenant row until their hold is released."""
+    the tenant row until their hold is released. A hold on one of the tenant's categories keeps
+    that category; one that needs the accounts (all but the access log) keeps the accounts too."""
     tid = _uuid(tenant_id)
     counts = dict.fromkeys(
         (*_PERSON_TABLES, "person_rectification", "access_log", "person", "tenant"), 0)
     if tid is None:
         return counts
+    kept = set(held_categories or ()) & {*_ACCOUNT_BOUND, "access_log", "login_times",
+                                         "anonymisation_opt_out"}
+    keep_accounts = bool(kept - {"access_log"})
     not_held = "tenant_id = $1 AND participant_id <> ALL($2::uuid[])"
-    await conn.execute(_FOLD.format(where=not_held), tid, held)
+    if "training_history" not in kept:
+        await conn.execute(_FOLD.format(where=not_held), tid, held)
+        await conn.execute(_FOLD_PROGRESS.format(
+            people="SELECT id FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[])"),
+            tid, held)
+    await conn.execute(_KEEP_CERTIFICATE_FACTS.format(
+        where="c.tenant_id = $1 AND c.participant_id <> ALL($2::uuid[])"), tid, held)
     for table in _PERSON_TABLES:
+        if _TABLE_CATEGORY[table] in kept:
+            continue
         counts[table] = rows_affected(await conn.execute(f"DELETE FROM {table} WHERE {not_held}",
                                                   tid, held))
-    counts["person_rectification"] = rows_affected(await conn.execute(
-        "DELETE FROM person_rectification WHERE tenant_id = $1 AND person_id <> ALL($2::uuid[])",
-        tid, held))
-    counts["access_log"] = rows_affected(await conn.execute(
-        "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
-        tid, held))
+    if "rectification_history" not in kept:
+        counts["person_rectification"] = rows_affected(await conn.execute(
+            "DELETE FROM person_rectification WHERE tenant_id = $1"
+            " AND person_id <> ALL($2::uuid[])", tid, held))
+    if "access_log" not in kept:
+        counts["access_log"] = rows_affected(await conn.execute(
+            "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
+            tid, held))
+    if keep_accounts:
+        if "career" not in kept:
+            await conn.execute(
+                """UPDATE person SET education = NULL, work_history = NULL WHERE tenant_id = $1
+                   AND id <> ALL($2::uuid[])""", tid, held)
+        await conn.execute(
+            "UPDATE tenant SET contract_state = 'terminated', updated_at = now() WHERE id = $1",
+            tid)
+        return counts
     erased_ids = [r["id"] for r in await conn.fetch(
         "DELETE FROM person WHERE tenant_id = $1 AND id <> ALL($2::uuid[]) RETURNING id",
         tid, held)]
@@ -127,21 +164,138 @@ async def erase_tenant(
     return counts
 
 
-# Categories with a term of their own; the rest live while the account exists and go with it.
+# --- Category scopes: what a retention sweep asks (O15, O16) --------------------------------
+
+# Where a category's rows are when they are removed with others' (counts are kept per category,
+# whichever job removes them, so a sweep adds up the same whatever order its jobs run in).
+_TABLE_CATEGORY = {
+    "result": "training_history", "module_progress": "training_history",
+    "assignment": "training_history", "certificate": "certificates", "login": "login_times",
+    "person_rectification": "rectification_history", "access_log": "access_log",
+}
+# Usage data and logs: measured by the row's own time.
 _TIMED = {
     "login_times": ("login", "logged_in_at", "participant_id"),
     "access_log": ("access_log", "read_at", "subject_id"),
-    "rectification_history": ("person_rectification", "changed_at", "person_id"),
 }
+# Account-bound categories: live while the account exists, swept once it is closed.
+_PROFILES = {"participant_profile": "participant", "beheerder_profile": "beheerder",
+             "expert_profile": "expert"}
+_ACCOUNT_BOUND = {*_PROFILES, "career", "training_history", "certificates",
+                  "rectification_history"}
+
+# Latest progress per person and module of people who did not opt out (O13), folded into the
+# anonymous per-module aggregate. `{people}` is a query returning the person ids.
+_FOLD_PROGRESS = """
+INSERT INTO module_benchmark AS b (module_id, participants, completed, time_spent_s, updated_at)
+SELECT module_id, count(*), count(*) FILTER (WHERE completed_at IS NOT NULL),
+       sum(time_spent_s), now()
+FROM module_progress p
+WHERE participant_id IN ({people}) AND NOT EXISTS (
+    SELECT 1 FROM anonymisation_opt_out o WHERE o.subject_id = p.participant_id AND o.opted_out)
+GROUP BY module_id
+ON CONFLICT (module_id) DO UPDATE SET
+    participants = b.participants + EXCLUDED.participants,
+    completed = b.completed + EXCLUDED.completed,
+    time_spent_s = b.time_spent_s + EXCLUDED.time_spent_s,
+    updated_at = now()
+"""
+
+_IDS = "SELECT unnest($1::uuid[])"
 
 
 async def erase_category(conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:
-    target = _TIMED.get(scope.category or "")
-    if target is None:
-        return {}
-    table, stamp, subject = target
+    """Records of one category whose term ended before `older_than`, outside legal holds.
+    Answers only for categories this store sweeps (the others are absent from the counts)."""
+    category = scope.category or ""
     cutoff = scope.older_than or datetime.now(UTC)
-    status = await conn.execute(
-        f"DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])",
-        cutoff, _uuids(scope.held_subject_ids))
-    return {table: rows_affected(status)}
+    held_subjects, held_tenants = _uuids(scope.held_subject_ids), _uuids(scope.held_tenant_ids)
+    tenant = _uuid(scope.tenant_id)
+    if scope.tenant_id and tenant is None:
+        return {category: 0} if category in _TIMED or category in _ACCOUNT_BOUND else {}
+    if category in _TIMED:
+        table, stamp, subject = _TIMED[category]
+        status = await conn.execute(
+            f"""DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])
+                AND (tenant_id IS NULL OR tenant_id <> ALL($3::uuid[]))
+                AND ($4::uuid IS NULL OR tenant_id = $4)""",
+            cutoff, held_subjects, held_tenants, tenant)
+        return {category: rows_affected(status)}
+    if category not in _ACCOUNT_BOUND:
+        return {}
+    kinds = [_PROFILES[category]] if category in _PROFILES else ["participant"]
+    if category == "rectification_history":
+        kinds = list(_PROFILES.values())
+    closed = [r["id"] for r in await conn.fetch(
+        """SELECT id FROM person WHERE kind = ANY($1::text[]) AND closed_at < $2
+           AND id <> ALL($3::uuid[]) AND (tenant_id IS NULL OR tenant_id <> ALL($4::uuid[]))
+           AND ($5::uuid IS NULL OR tenant_id = $5)""",
+        kinds, cutoff, held_subjects, held_tenants, tenant)]
+    if category == "training_history":
+        return {category: await _retire_history(conn, closed,
+                                                anonymise=scope.action == "anonymise")}
+    if category == "certificates":
+        status = await conn.execute(
+            f"DELETE FROM certificate WHERE participant_id IN ({_IDS})", closed)
+        return {category: rows_affected(status)}
+    if category == "rectification_history":
+        status = await conn.execute(
+            f"DELETE FROM person_rectification WHERE person_id IN ({_IDS})", closed)
+        return {category: rows_affected(status)}
+    if category == "career":
+        status = await conn.execute(
+            f"""UPDATE person SET education = NULL, work_history = NULL, updated_at = now()
+                WHERE id IN ({_IDS}) AND (education IS NOT NULL OR work_history IS NOT NULL)""",
+            closed)
+        return {category: rows_affected(status)}
+    return await _erase_closed_accounts(conn, closed, category)
+
+
+async def _retire_history(conn: asyncpg.Connection, people: list[uuid.UUID], *,
+                          anonymise: bool) -> int:
+    """Destroy the training history of these people; when anonymising, first fold it into the
+    anonymous per-training and per-module aggregates, except for those who opted out (O13).
+    Set-based: a handful of statements, whatever the number of rows."""
+    if not people:
+        return 0
+    if anonymise:
+        await conn.execute(_FOLD.format(where=f"participant_id IN ({_IDS})"), people)
+        await conn.execute(_FOLD_PROGRESS.format(people=_IDS), people)
+    removed = 0
+    for table in ("result", "module_progress", "assignment"):
+        removed += rows_affected(await conn.execute(
+            f"DELETE FROM {table} WHERE participant_id IN ({_IDS})", people))
+    return removed
+
+
+async def _erase_closed_accounts(
+    conn: asyncpg.Connection, people: list[uuid.UUID], category: str
+) -> dict[str, int]:
+    """Closed accounts whose term ended: their history is anonymised first (as its own rule
+    says by default), then everything of them goes; counted per category."""
+    counts = {category: 0, "training_history": await _retire_history(conn, people,
+                                                                     anonymise=True)}
+    if not people:
+        return counts
+    for table in ("certificate", "login"):
+        counts[_TABLE_CATEGORY[table]] = rows_affected(await conn.execute(
+            f"DELETE FROM {table} WHERE participant_id IN ({_IDS})", people))
+    counts["rectification_history"] = rows_affected(await conn.execute(
+        f"DELETE FROM person_rectification WHERE person_id IN ({_IDS})", people))
+    counts["access_log"] = rows_affected(await conn.execute(
+        f"DELETE FROM access_log WHERE subject_id IN ({_IDS})", people))
+    await conn.execute(f"DELETE FROM anonymisation_opt_out WHERE subject_id IN ({_IDS})", people)
+    gone = await conn.fetch(
+        f"DELETE FROM person WHERE id IN ({_IDS}) RETURNING id, tenant_id", people)
+    counts[category] = len(gone)
+    ids = [str(p["id"]) for p in gone]
+    await _forget_actors(conn, ids)
+    # The account has ended: its events still here go, and every other store is asked to
+    # erase the person too (O25), through retention, as for any erasure.
+    await conn.execute("DELETE FROM outbox WHERE subject_id = ANY($1::text[])", ids)
+    for person in gone:
+        await emit(conn, SubjectErasureRequested(reason="account_closed_term_ended",
+                                                 trigger="retention sweep"),
+                   source=STORE, subject_id=str(person["id"]),
+                   tenant_id=str(person["tenant_id"]) if person["tenant_id"] else None)
+    return counts

@@ -9,14 +9,15 @@ import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.app import create_app as kit_create_app
+from training_records import i18n  # noqa: F401  (its Dutch texts)
 from training_records.certificates.views import router as certificates_router
 from training_records.experts.views import router as experts_router
+from training_records.handlers import SUBSCRIPTIONS
 from training_records.learning.views import router as learning_router
 from training_records.participants.imports import router as import_router
 from training_records.participants.views import router as participants_router
 from training_records.provider import TrainingRecordsProvider
 from training_records.settings import Settings
-from training_records.subscriptions import SUBSCRIPTIONS
 from training_records.tenants.views import router as tenants_router
 from training_records.trainings.views import router as trainings_router
 

@@ -8,19 +8,26 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider
 from training_records import erasure
 from training_records.participants.service import set_restriction, to_read
 
 TENANT_CONTROLLER = "the client organisation (controller) and its Beheerders"
 
+PARTICIPANTS = ["participants (Deelnemers) of client organisations"]
+WHILE_ACCOUNT = RetentionRule(period="P0D", clock="account_closed", action="destroy")
+USAGE = RetentionRule(period="P180D", clock="last_activity", action="destroy")
+
 CATEGORIES = [
     DataCategory(
         name="tenant", fields=["name", "contract_state", "special_data_agreement"],
         purpose="administer the client organisations the platform serves (O1)",
         legal_basis="contract (processor agreement)",
+        retention=RetentionRule(period="P0D", clock="contract_ended", action="destroy"),
         retention_rule="contract-term: until the contract ends and the tenant is erased (O18)",
         recipients=["platform operators"], personal=False,
+        data_subjects=["client organisations"], role="controller",
     ),
     DataCategory(
         name="participant_profile",
@@ -28,30 +35,35 @@ CATEGORIES = [
                 "parental_consent"],
         purpose="give participants the trainings their organisation assigned (O4)",
         legal_basis="contract / legitimate interest of the controller (the tenant)",
+        retention=WHILE_ACCOUNT,
         retention_rule="while-account-exists: erased with the account (O15, O25)",
         recipients=[TENANT_CONTROLLER, "platform operators and DPO"],
+        data_subjects=PARTICIPANTS,
     ),
     DataCategory(
         name="career",
         fields=["education", "work_history"],
         purpose="match trainings to a participant's background (O4)",
         legal_basis="consent of the participant, on behalf of the controller",
+        retention=WHILE_ACCOUNT,
         retention_rule="while-account-exists: erased with the account (O15)",
-        recipients=[TENANT_CONTROLLER],
+        recipients=[TENANT_CONTROLLER], data_subjects=PARTICIPANTS,
     ),
     DataCategory(
         name="beheerder_profile", fields=["name", "email", "phone"],
         purpose="let a client organisation's coordinators assign and follow trainings (O1)",
         legal_basis="contract",
-        retention_rule="while-account-exists",
+        retention=WHILE_ACCOUNT, retention_rule="while-account-exists",
         recipients=["platform operators"],
+        data_subjects=["Beheerders (coordinators) of client organisations"], role="controller",
     ),
     DataCategory(
         name="expert_profile", fields=["name", "email", "public_profile"],
         purpose="show subject-matter experts' public profile to customers (O2)",
         legal_basis="contract with the expert",
-        retention_rule="while-account-exists",
+        retention=WHILE_ACCOUNT, retention_rule="while-account-exists",
         recipients=["customers (public profile only, never the e-mail)"],
+        data_subjects=["subject-matter experts"], role="controller",
     ),
     DataCategory(
         name="training_history",
@@ -59,47 +71,67 @@ CATEGORIES = [
                 "module progress (started, completed, time spent)", "results (score, passed)"],
         purpose="run the training and report results to the organisation that assigned it (O2)",
         legal_basis="contract / legitimate interest of the controller (the tenant)",
-        retention_rule="while-account-exists: training history goes with the account (O15, O25)",
+        retention=RetentionRule(period="P0D", clock="account_closed", action="anonymise"),
+        retention_rule="while-account-exists: training history goes with the account (O15, "
+                       "O25); then only anonymous per-training and per-module aggregates stay, "
+                       "nothing of people who opted out (O16, O13)",
         recipients=[TENANT_CONTROLLER + " that assigned the training"],
+        data_subjects=PARTICIPANTS,
     ),
     DataCategory(
         name="login_times", fields=["logged_in_at"],
         purpose="show activity to the participant and their organisation; security",
         legal_basis="legitimate interest",
+        retention=USAGE,
         retention_rule="usage-data: at most 180 days after it is no longer needed (O15)",
-        recipients=[TENANT_CONTROLLER],
+        recipients=[TENANT_CONTROLLER], data_subjects=PARTICIPANTS,
     ),
     DataCategory(
         name="certificates", fields=["training", "issued_at", "verification_code"],
         purpose="prove a completed training; anyone holding the code may verify it",
         legal_basis="contract",
-        retention_rule="while-account-exists (O15)",
+        retention=WHILE_ACCOUNT, retention_rule="while-account-exists (O15)",
         recipients=["the participant", TENANT_CONTROLLER, "verifiers holding the code"],
+        data_subjects=PARTICIPANTS,
+    ),
+    DataCategory(
+        name="erased_certificates", fields=["code_hash", "training", "issued_at", "erased_at"],
+        purpose="let a verifier learn that a certificate was genuine after its holder's data "
+                "was erased; nothing in it points back to the person",
+        legal_basis="legitimate interest (the holder's own proof of training stays checkable)",
+        retention_rule="kept: not personal data",
+        recipients=["verifiers holding the code"],
+        personal=False,
     ),
     DataCategory(
         name="rectification_history", fields=["field", "old_value", "new_value", "changed_by"],
         purpose="show what was corrected, when and by whom (O24, O3)",
         legal_basis="legal obligation (accountability, GDPR art. 5(2))",
-        retention_rule="while-account-exists",
+        retention=WHILE_ACCOUNT, retention_rule="while-account-exists",
         recipients=["the participant", "platform DPO"],
+        data_subjects=[*PARTICIPANTS, "Beheerders", "subject-matter experts"],
     ),
     DataCategory(
         name="access_log", fields=["actor", "actor_roles", "what", "route", "read_at"],
         purpose="attribute every read of personal data; tell the person who saw it (O3, O19)",
         legal_basis="legal obligation (accountability, GDPR art. 5(2))",
-        retention_rule="while-account-exists",
+        retention=USAGE, retention_rule="logs: 180 days after the read (O15)",
         recipients=["the participant (as the list of recipients)", "platform DPO"],
+        data_subjects=[*PARTICIPANTS, "Beheerders and staff who read the data"],
     ),
     DataCategory(
         name="anonymisation_opt_out", fields=["subject_id", "opted_out"],
         purpose="honour a person's wish that not even anonymised data of theirs is kept (O13)",
         legal_basis="legal obligation",
+        retention=WHILE_ACCOUNT,
         retention_rule="while-account-exists; applied at erasure, then erased",
-        recipients=[],
+        recipients=[], data_subjects=PARTICIPANTS,
     ),
     DataCategory(
-        name="training_benchmark", fields=["participants", "score_sum", "passed"],
-        purpose="anonymous benchmarks per training (O16)",
+        name="training_benchmark",
+        fields=["participants", "score_sum", "passed", "per module: started, completed, "
+                "time spent"],
+        purpose="anonymous benchmarks per training and module (O16)",
         legal_basis="legitimate interest (statistics on anonymised data)",
         retention_rule="anonymous: kept; no person can be singled out",
         recipients=["customers (per-training aggregates)"], personal=False,

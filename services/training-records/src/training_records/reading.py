@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 from fastapi import Request
@@ -29,7 +30,15 @@ async def read_person(
     return row, reader
 
 
-def check_writer(
-    principal: Principal, tenant_id: uuid.UUID, participant_id: uuid.UUID, *, beheerder: bool
-) -> Reader:
-    return reach_person(principal, tenant_id, participant_id, beheerder=beheerder)
+async def visible_rows(
+    conn: asyncpg.Connection, *, principal: Principal, request: Request, tenant_id: uuid.UUID,
+    rows: list[dict[str, Any]], what: str, person: str = "participant_id",
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """Rows of a tenant list as the caller may see them: a Beheerder sees restricted people only
+    as ids (returned second); every person shown is written to the access log (O3)."""
+    hide = not principal.is_staff
+    shown = [r for r in rows if not (hide and r["restricted"])]
+    restricted = sorted({r[person] for r in rows if hide and r["restricted"]})
+    await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
+                    subject_ids={r[person] for r in shown}, what=what)
+    return [{k: v for k, v in r.items() if k != "restricted"} for r in shown], restricted

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+
+from privacy_kit.deps import settings_dependency
 from privacy_kit.settings import ServiceSettings
 
 
@@ -13,3 +18,10 @@ class Settings(ServiceSettings):
     # CSV import limits: a file is validated as a whole, so it must fit comfortably in memory.
     import_max_bytes: int = 20 * 1024 * 1024
     import_max_rows: int = 50_000
+    # The address people reach this suite at (the gateway's public URL), printed on
+    # certificates as where to check them, e.g. "https://privacy.example.org". Empty: the
+    # address the request came in at, as the gateway forwards it (X-Forwarded-Proto/-Host).
+    public_base_url: str = ""
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -8,10 +8,8 @@ from typing import Any
 import asyncpg
 
 from breach.register.models import BreachCreate
-from privacy_kit.events import Envelope, Topic
 from privacy_kit.outbox import emit
-
-BREACH_REGISTERED = "breach.registered"
+from privacy_kit.protocol import BreachRegistered
 
 
 async def register(
@@ -39,9 +37,8 @@ async def register(
         [(breach_id, t, n, discovered + timedelta(hours=tenant_hours)) for t, n in per_tenant.items()],
     )
     for tenant, count in per_tenant.items():
-        await emit(conn, Topic.BREACH, Envelope(
-            type=BREACH_REGISTERED, source=source, tenant_id=tenant,
-            data={"breach_id": str(breach_id), "affected_subjects": count}))
+        await emit(conn, BreachRegistered(breach_id=breach_id, affected_subjects=count),
+                   source=source, tenant_id=tenant)
     return breach_id
 
 

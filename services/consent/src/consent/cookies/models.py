@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-COOKIE_ID = r"^[A-Za-z0-9_-]{8,128}$"
 ConsentModeValue = Literal["granted", "denied"]
 
 
 class CookieChoiceChange(BaseModel):
     """Everything but strictly necessary cookies is off until chosen (O10)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"functional": True, "analytics": True, "marketing": False}]})
 
     strictly_necessary: StrictBool | None = Field(
         default=None, description="Always on; sending false is refused.")

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from consent import events
 from consent.catalogue.service import CURRENT_POLICY_SQL, current_policy_version
 from consent.cookies.models import (
     ConsentMode,
@@ -16,7 +17,7 @@ from consent.cookies.models import (
     CookieChoices,
 )
 from consent.ledger.models import Actor
-from consent.ledger.service import append_record
+from consent.ledger.service import append_record, effective_state
 from privacy_kit.errors import ApiError
 
 _LATEST_SQL = f"""
@@ -144,4 +145,10 @@ async def link(
             tenant_id=tenant_id,
         )
         recorded[purpose["id"]] = granted
+    if recorded:
+        state = await effective_state(conn=conn, subject_id=subject_id)
+        for purpose_id in recorded:
+            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose_id,
+                                         granted=state.consents[purpose_id].granted,
+                                         tenant_id=tenant_id)
     return len(linked), recorded

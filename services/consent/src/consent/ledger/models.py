@@ -16,7 +16,10 @@ class ConsentChange(BaseModel):
     """One grant or withdrawal. `birth_date` and `parental_consent_id` serve O6: the consent
     service holds no birth dates, so the caller passes the date when it knows the person's age."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"granted": True, "method": "settings_page"},
+        {"granted": False, "method": "banner"},
+    ]})
 
     granted: StrictBool
     method: Method = Field(default="api", description="How it was given: banner, settings page, "
@@ -75,7 +78,8 @@ class ConsentRecordWritten(ConsentRecordRead):
 
 
 class ObjectionChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {}, {"purposes": ["newsletter"]}]})
 
     purposes: list[str] | None = Field(
         default=None, description="Direct-marketing purposes it covers; null means all of them.")
@@ -113,7 +117,9 @@ class ChainVerification(BaseModel):
 
 
 class ParentalConsentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "guardian_reference": "guardian-2026-0042", "verification_method": "iDIN bank check",
+        "verified_at": "2026-11-21T10:00:00Z"}]})
 
     guardian_reference: str = Field(
         min_length=1, max_length=200,

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from consent import events
 from consent.catalogue.service import CURRENT_POLICY_SQL, current_policy_version
 from consent.ledger import chain
 from consent.ledger.models import (
@@ -17,6 +18,7 @@ from consent.ledger.models import (
     ChainVerification,
     ConsentChange,
     ConsentRecordRead,
+    ConsentRecordWritten,
     EffectiveConsent,
     ObjectionRead,
     ParentalConsentCreate,
@@ -27,6 +29,8 @@ from consent.ledger.models import (
 )
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import ALL_ROWS, Ordering, SortOrder
 
 RECORD_COLUMNS = """id, subject_id, chain_index, purpose_id, granted, policy_version, method,
     actor_sub, actor_role, on_behalf, tenant_id, parental_consent_id, gpc, recorded_at,
@@ -222,7 +226,8 @@ async def append_record(
 async def record_change(
     *, conn: asyncpg.Connection, subject_id: str, purpose_id: str, change: ConsentChange,
     actor: Actor, token_tenant: str | None, gpc_signal: bool, age_of_consent: int,
-) -> ConsentRecordRead:
+) -> ConsentRecordWritten:
+    """Append the change to the ledger and announce the purpose's new effective state."""
     purpose = await conn.fetchrow(
         "SELECT retired_at IS NOT NULL AS retired, gpc_refusal FROM purpose WHERE id = $1",
         purpose_id,
@@ -241,22 +246,54 @@ async def record_change(
     policy_version = await _policy_for(conn=conn, change=change, actor=actor)
     # O12: a GPC signal refuses these purposes, even in a request that would grant them.
     gpc = gpc_signal and purpose["gpc_refusal"] and change.granted
-    return await append_record(
+    record = await append_record(
         conn=conn, subject_id=subject_id, purpose_id=purpose_id,
         granted=change.granted and not gpc, policy_version=policy_version, method=change.method,
         actor=actor, tenant_id=change.tenant_id if actor.on_behalf else token_tenant,
         parental_consent_id=change.parental_consent_id, gpc=gpc,
     )
+    effective = (await effective_state(conn=conn, subject_id=subject_id)).consents[purpose_id]
+    await events.consent_changed(conn, subject_id=subject_id, purpose=purpose_id,
+                                 granted=effective.granted, tenant_id=record.tenant_id)
+    return ConsentRecordWritten(**record.model_dump(), effective=effective)
+
+
+async def announce_changes(
+    *, conn: asyncpg.Connection, subject_id: str, before: SubjectConsents,
+    tenant_id: str | None,
+) -> None:
+    """Emit the purposes whose effective state differs from `before`."""
+    after = await effective_state(conn=conn, subject_id=subject_id)
+    for purpose, state in after.consents.items():
+        old = before.consents.get(purpose)
+        if old is None or old.granted != state.granted:
+            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
+                                         granted=state.granted, tenant_id=tenant_id)
+
+
+HISTORY_ORDERING = Ordering(
+    {"chain_index": ("chain_index", "integer")}, tiebreak=("chain_index", "integer"),
+    default="chain_index", tiebreak_key="chain_index",
+)
+OBJECTION_ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz")}, tiebreak=("id", "uuid"), default="created_at",
+)
+PARENTAL_CONSENT_ORDERING = Ordering(
+    {"verified_at": ("verified_at", "timestamptz")}, tiebreak=("id", "uuid"),
+    default="verified_at",
+)
 
 
 async def history(
-    *, conn: asyncpg.Connection, subject_id: str, purpose_id: str | None = None
+    *, conn: asyncpg.Connection, subject_id: str, purpose_id: str | None = None,
+    page: PageParams = ALL_ROWS, sort: SortOrder = HISTORY_ORDERING.default_order,
 ) -> list[ConsentRecordRead]:
+    where, order_by, args = sort.keyset(page, first_param=3)
     rows = await conn.fetch(
         f"""SELECT {RECORD_COLUMNS} FROM consent_record
-            WHERE subject_id = $1 AND ($2::text IS NULL OR purpose_id = $2)
-            ORDER BY chain_index""",
-        subject_id, purpose_id,
+            WHERE subject_id = $1 AND ($2::text IS NULL OR purpose_id = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        subject_id, purpose_id, *args,
     )
     return [record_read(r) for r in rows]
 
@@ -305,18 +342,24 @@ OBJECTION_COLUMNS = """id, subject_id, purposes, actor_sub, actor_role, created_
     lifted_by"""
 
 
-async def objections(*, conn: asyncpg.Connection, subject_id: str) -> list[ObjectionRead]:
+async def objections(
+    *, conn: asyncpg.Connection, subject_id: str, page: PageParams = ALL_ROWS,
+    sort: SortOrder = OBJECTION_ORDERING.default_order,
+) -> list[ObjectionRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"SELECT {OBJECTION_COLUMNS} FROM marketing_objection WHERE subject_id = $1 "
-        "ORDER BY created_at",
-        subject_id,
+        f"""SELECT {OBJECTION_COLUMNS} FROM marketing_objection WHERE subject_id = $1
+            AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        subject_id, *args,
     )
     return [_objection_read(r) for r in rows]
 
 
 async def object_to_marketing(
-    *, conn: asyncpg.Connection, subject_id: str, purposes: list[str] | None, actor: Actor
+    *, conn: asyncpg.Connection, subject_id: str, purposes: list[str] | None, actor: Actor,
+    tenant_id: str | None,
 ) -> ObjectionRead:
+    """An objection beats any grant (O12); the purposes it turns off are announced."""
     if purposes is not None:
         purposes = sorted(set(purposes))
         marketing = {r["id"] for r in await conn.fetch(
@@ -327,6 +370,7 @@ async def object_to_marketing(
                            "An objection covers direct-marketing purposes only; not: "
                            f"{', '.join(other) or '(an empty list)'}. Leave purposes out for all.")
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 27560))", subject_id)
+    before = await effective_state(conn=conn, subject_id=subject_id)
     await conn.execute(
         """UPDATE marketing_objection SET lifted_at = now(), lifted_by = $2
            WHERE subject_id = $1 AND lifted_at IS NULL""",
@@ -338,10 +382,14 @@ async def object_to_marketing(
         uuid.uuid4(), subject_id, purposes, actor.sub, actor.role,
     )
     assert row is not None
+    await announce_changes(conn=conn, subject_id=subject_id, before=before, tenant_id=tenant_id)
     return _objection_read(row)
 
 
-async def lift_objection(*, conn: asyncpg.Connection, subject_id: str, actor: Actor) -> ObjectionRead:
+async def lift_objection(
+    *, conn: asyncpg.Connection, subject_id: str, actor: Actor, tenant_id: str | None
+) -> ObjectionRead:
+    before = await effective_state(conn=conn, subject_id=subject_id)
     row = await conn.fetchrow(
         f"""UPDATE marketing_objection SET lifted_at = now(), lifted_by = $2
             WHERE subject_id = $1 AND lifted_at IS NULL RETURNING {OBJECTION_COLUMNS}""",
@@ -349,6 +397,7 @@ async def lift_objection(*, conn: asyncpg.Connection, subject_id: str, actor: Ac
     )
     if row is None:
         raise ApiError(404, "no_objection", "There is no active objection to lift.")
+    await announce_changes(conn=conn, subject_id=subject_id, before=before, tenant_id=tenant_id)
     return _objection_read(row)
 
 
@@ -368,9 +417,12 @@ async def add_parental_consent(
 
 
 async def parental_consents(
-    *, conn: asyncpg.Connection, subject_id: str
+    *, conn: asyncpg.Connection, subject_id: str, page: PageParams = ALL_ROWS,
+    sort: SortOrder = PARENTAL_CONSENT_ORDERING.default_order,
 ) -> list[ParentalConsentRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        "SELECT * FROM parental_consent WHERE subject_id = $1 ORDER BY verified_at", subject_id
+        f"""SELECT * FROM parental_consent WHERE subject_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args
     )
     return [ParentalConsentRead(**dict(r)) for r in rows]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from consent import events
 from consent.ledger import receipts, service
 from consent.ledger.models import (
     ChainVerification,
@@ -21,23 +20,20 @@ from consent.ledger.models import (
     Renewals,
     SubjectConsents,
 )
-from consent.settings import Settings
+from consent.settings import SettingsDep
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, SubjectPrincipal, require_roles
+from privacy_kit.auth import CurrentPrincipal, Staff, SubjectPrincipal
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import RequestLanguage
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
 
 router = APIRouter(prefix="/v1", tags=["consents"])
-Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
 
 
 def gpc_signal(request: Request) -> bool:
     """Global Privacy Control: `Sec-GPC: 1` (O12)."""
     return request.headers.get("sec-gpc", "").strip() == "1"
-
-
-def service_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 @router.get("/subjects/{subject_id}/consents", summary="Effective consent per purpose")
@@ -51,29 +47,27 @@ async def get_consents(
             summary="Grant or withdraw one purpose: appends a record to the ledger")
 async def put_consent(
     subject_id: str, purpose: str, body: ConsentChange, request: Request, conn: DbConn,
-    principal: CurrentPrincipal,
+    principal: CurrentPrincipal, settings: SettingsDep,
 ) -> ConsentRecordWritten:
     actor = service.acting_as(principal, subject_id)
     async with conn.transaction():
-        record = await service.record_change(
+        return await service.record_change(
             conn=conn, subject_id=subject_id, purpose_id=purpose, change=body, actor=actor,
             token_tenant=principal.tenant, gpc_signal=gpc_signal(request),
-            age_of_consent=service_settings(request).age_of_consent,
+            age_of_consent=settings.age_of_consent,
         )
-        state = await service.effective_state(conn=conn, subject_id=subject_id)
-        effective = state.consents[purpose]
-        await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
-                                     granted=effective.granted, tenant_id=record.tenant_id)
-    return ConsentRecordWritten(**record.model_dump(), effective=effective)
 
 
 @router.get("/subjects/{subject_id}/consents/history",
             summary="Every grant and withdrawal, oldest first")
 async def get_history(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal,
-    purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
-) -> list[ConsentRecordRead]:
-    return await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.HISTORY_ORDERING)],
+    purpose: Annotated[str | None, Query(description="Only this purpose", max_length=48)] = None,
+) -> Page[ConsentRecordRead]:
+    rows = await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose, page=page,
+                                 sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/subjects/{subject_id}/consents/verification",
@@ -85,29 +79,22 @@ async def verify(subject_id: str, conn: DbConn, _: SubjectPrincipal) -> ChainVer
 @router.get("/subjects/{subject_id}/consents/records/{record_id}/receipt",
             summary="A consent receipt (ISO/IEC 27560, Kantara) for one record")
 async def get_receipt(
-    subject_id: str, record_id: uuid.UUID, request: Request, conn: DbConn, _: SubjectPrincipal
+    subject_id: str, record_id: uuid.UUID, conn: DbConn, _: SubjectPrincipal,
+    settings: SettingsDep, language: RequestLanguage, response: Response,
 ) -> dict[str, Any]:
-    return await receipts.receipt(conn=conn, settings=service_settings(request),
-                                  subject_id=subject_id, record_id=record_id)
+    response.headers["Content-Language"] = language
+    return await receipts.receipt(conn=conn, settings=settings,
+                                  subject_id=subject_id, record_id=record_id, language=language)
 
 
 @router.get("/subjects/{subject_id}/marketing-objections",
             summary="Objections to direct marketing, the active one without lifted_at")
 async def list_objections(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ObjectionRead]:
-    return await service.objections(conn=conn, subject_id=subject_id)
-
-
-async def _announce_changes(
-    conn: Any, subject_id: str, before: SubjectConsents, after: SubjectConsents,
-    tenant_id: str | None,
-) -> None:
-    for purpose, state in after.consents.items():
-        old = before.consents.get(purpose)
-        if old is None or old.granted != state.granted:
-            await events.consent_changed(conn, subject_id=subject_id, purpose=purpose,
-                                         granted=state.granted, tenant_id=tenant_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.OBJECTION_ORDERING)],
+) -> Page[ObjectionRead]:
+    rows = await service.objections(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.put("/subjects/{subject_id}/marketing-objection",
@@ -117,12 +104,9 @@ async def object_to_marketing(
 ) -> ObjectionRead:
     actor = service.acting_as(principal, subject_id)
     async with conn.transaction():
-        before = await service.effective_state(conn=conn, subject_id=subject_id)
-        objection = await service.object_to_marketing(
-            conn=conn, subject_id=subject_id, purposes=body.purposes, actor=actor)
-        after = await service.effective_state(conn=conn, subject_id=subject_id)
-        await _announce_changes(conn, subject_id, before, after, principal.tenant)
-    return objection
+        return await service.object_to_marketing(
+            conn=conn, subject_id=subject_id, purposes=body.purposes, actor=actor,
+            tenant_id=principal.tenant)
 
 
 @router.delete("/subjects/{subject_id}/marketing-objection",
@@ -132,11 +116,8 @@ async def lift_objection(
 ) -> ObjectionRead:
     actor = service.acting_as(principal, subject_id)
     async with conn.transaction():
-        before = await service.effective_state(conn=conn, subject_id=subject_id)
-        objection = await service.lift_objection(conn=conn, subject_id=subject_id, actor=actor)
-        after = await service.effective_state(conn=conn, subject_id=subject_id)
-        await _announce_changes(conn, subject_id, before, after, principal.tenant)
-    return objection
+        return await service.lift_objection(conn=conn, subject_id=subject_id, actor=actor,
+                                            tenant_id=principal.tenant)
 
 
 @router.post("/subjects/{subject_id}/parental-consents", status_code=201,
@@ -154,9 +135,11 @@ async def add_parental_consent(
 
 @router.get("/subjects/{subject_id}/parental-consents", summary="Parental consents on record")
 async def list_parental_consents(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal
-) -> list[ParentalConsentRead]:
-    return await service.parental_consents(conn=conn, subject_id=subject_id)
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.PARENTAL_CONSENT_ORDERING)],
+) -> Page[ParentalConsentRead]:
+    rows = await service.parental_consents(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/consent-renewals",

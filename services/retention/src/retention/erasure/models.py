@@ -35,16 +35,24 @@ class ErasureJobCreate(BaseModel):
         return self
 
 
+JobStatus = Literal["pending", "stuck", "completed", "completed_with_holds"]
+
+
 class StoreState(BaseModel):
     status: Literal["pending", "completed"]
     erased: int | None = None
     counts: dict[str, int] | None = None
+    held: dict[str, int] | None = Field(
+        default=None, description="What a legal hold kept, per category (O17)")
     acknowledged_at: datetime | None = None
 
 
 class ErasureJobRead(BaseModel):
     id: UUID
-    status: Literal["pending", "completed"]
+    status: JobStatus = Field(description=(
+        "pending: stores still answering; stuck: a store missed the deadline and is asked again "
+        "(see missing_stores); completed: every store acknowledged; completed_with_holds: every "
+        "store acknowledged and a legal hold kept part of the scope"))
     scope: str
     subject_hash: str | None = None
     tenant_id: str | None = None
@@ -55,5 +63,11 @@ class ErasureJobRead(BaseModel):
     created_at: datetime
     deadline_at: datetime
     completed_at: datetime | None = None
+    stuck_since: datetime | None = None
     stores: dict[str, StoreState]
+    missing_stores: list[str] = Field(default=[], description="Stores that have not answered")
+    follows_job_id: UUID | None = Field(
+        default=None, description="The job whose held part this follow-up erases")
+    follow_up_jobs: list[UUID] = Field(
+        default=[], description="Jobs that erased what a released hold kept of this one")
     certificate: dict[str, Any] | None = None

@@ -9,46 +9,54 @@ from typing import Any
 
 import asyncpg
 
-from privacy_kit.events import Envelope, Topic
-from privacy_kit.outbox import emit
-from privacy_kit.provider import ERASURE_REQUESTED, forget_subject_events
+from privacy_kit.db import rows_affected
+from privacy_kit.outbox import emit, forget_subject_events
+from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
 from retention.erasure.models import ErasureJobCreate
-
-ERASURE_JOB_COMPLETED = "erasure.job_completed"
+from retention.legal_hold import service as holds
 
 
 class NoStoresKnown(Exception):
-    """No store has published its inventory yet: a job now would prove nothing."""
+    """No store is expected and none has published its inventory: a job would prove nothing."""
 
 
 class UnderLegalHold(Exception):
     pass
 
 
-async def stores_with_personal_data(*, conn: asyncpg.Connection) -> list[str]:
-    rows = await conn.fetch("SELECT store FROM store_inventory WHERE personal ORDER BY store")
-    return [r["store"] for r in rows]
+class UnknownCategory(Exception):
+    """No store declares the category (O15): a category job would reach nothing."""
+
+    def __init__(self, category: str, known: list[str]) -> None:
+        super().__init__(category)
+        self.category = category
+        self.known = known
 
 
-async def held_subjects(*, conn: asyncpg.Connection, tenant_id: str | None = None) -> list[str]:
+async def stores_to_reach(
+    *, conn: asyncpg.Connection, expected: list[str], category: str | None = None
+) -> list[str]:
+    """The stores a job must reach (O25): every expected store of the deployment, whether it has
+    announced itself or not, and every store that declared personal data; not those known to
+    hold none. A category job reaches the stores that declare the category and the expected
+    ones still unheard of (they may hold it)."""
+    rows = await conn.fetch("SELECT store, personal, categories FROM store_inventory")
+    known = {r["store"]: r for r in rows}
+    unheard = [s for s in expected if s not in known]
+    if category is not None:
+        declaring = [s for s, r in known.items()
+                     if any(c.get("name") == category for c in json.loads(r["categories"]))]
+        return sorted({*declaring, *unheard})
+    return sorted({*unheard, *(s for s in expected if known.get(s) and known[s]["personal"]),
+                   *(s for s, r in known.items() if r["personal"])})
+
+
+async def known_categories(*, conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
-        """SELECT DISTINCT subject_id FROM legal_hold
-           WHERE released_at IS NULL AND subject_id IS NOT NULL
-             AND ($1::text IS NULL OR tenant_id IS NULL OR tenant_id = $1)""",
-        tenant_id,
-    )
-    return [r["subject_id"] for r in rows]
-
-
-async def tenant_on_hold(*, conn: asyncpg.Connection, tenant_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            """SELECT 1 FROM legal_hold WHERE released_at IS NULL
-               AND tenant_id = $1 AND subject_id IS NULL""",
-            tenant_id,
-        )
-    )
+        """SELECT DISTINCT c->>'name' AS name FROM store_inventory,
+               jsonb_array_elements(categories) c ORDER BY 1""")
+    return [r["name"] for r in rows]
 
 
 async def create_job(
@@ -60,92 +68,121 @@ async def create_job(
     secret: str,
     deadline: timedelta,
     source: str,
+    expected_stores: list[str] | None = None,
 ) -> uuid.UUID:
-    stores = await stores_with_personal_data(conn=conn)
+    if request.scope == "category":
+        assert request.category is not None
+        known = await known_categories(conn=conn)
+        if request.category not in known:
+            raise UnknownCategory(request.category, known)
+    stores = await stores_to_reach(conn=conn, expected=list(expected_stores or []),
+                                   category=request.category if request.scope == "category"
+                                   else None)
     if not stores:
         raise NoStoresKnown
-    held: list[str] = []
     if request.scope == "subject":
         assert request.subject_id is not None
-        if request.subject_id in await held_subjects(conn=conn):
+        if await holds.subject_on_hold(conn=conn, subject_id=request.subject_id):
             raise UnderLegalHold
-    else:
-        if request.scope == "tenant" and request.tenant_id:
-            if await tenant_on_hold(conn=conn, tenant_id=request.tenant_id):
-                raise UnderLegalHold
-        held = await held_subjects(conn=conn, tenant_id=request.tenant_id)
+    elif request.scope == "tenant" and request.tenant_id:
+        if await holds.tenant_on_hold(conn=conn, tenant_id=request.tenant_id):
+            raise UnderLegalHold
+    scope = ErasureScope(
+        kind=request.scope, subject_id=request.subject_id, tenant_id=request.tenant_id,
+        category=request.category, older_than=request.older_than,
+    )
+    return await start_job(conn=conn, scope=scope, stores=stores, reason=request.reason,
+                           trigger=trigger, requested_by=requested_by, secret=secret,
+                           deadline=deadline, source=source)
+
+
+async def start_job(
+    *, conn: asyncpg.Connection, scope: ErasureScope, stores: list[str], reason: str,
+    trigger: str, requested_by: str, secret: str, deadline: timedelta, source: str,
+    follows_job_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Write the job, one row per store it must reach, the holds that touch its scope, and the
+    request to those stores."""
     job_id = uuid.uuid4()
     now = datetime.now(UTC)
-    hashed = certificate.subject_hash(secret, request.subject_id) if request.subject_id else None
+    scope, hold_ids = await holds.apply_holds(conn=conn, scope=scope.without_holds())
+    hashed = certificate.subject_hash(secret, scope.subject_id) if scope.subject_id else None
     await conn.execute(
         """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
-               older_than, reason, trigger, requested_by, created_at, deadline_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-        job_id, request.scope, request.subject_id, hashed, request.tenant_id, request.category,
-        request.older_than, request.reason, trigger, requested_by, now, now + deadline,
+               older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope,
+               follows_job_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)""",
+        job_id, scope.kind, scope.subject_id, hashed, scope.tenant_id, scope.category,
+        scope.older_than, reason, trigger, requested_by, now, now + deadline,
+        scope.model_dump_json(), follows_job_id,
     )
     await conn.executemany(
         "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
         [(job_id, store) for store in stores],
     )
-    await _request(conn=conn, job_id=job_id, stores=stores, held=held, source=source)
+    await conn.executemany(
+        "INSERT INTO erasure_job_hold (job_id, hold_id) VALUES ($1, $2)",
+        [(job_id, hold_id) for hold_id in hold_ids],
+    )
+    await _request(conn=conn, job_id=job_id, scope=scope, stores=stores,
+                   deadline_at=now + deadline, source=source)
     return job_id
 
 
 async def _request(
-    *, conn: asyncpg.Connection, job_id: uuid.UUID, stores: list[str], held: list[str], source: str
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, scope: ErasureScope, stores: list[str],
+    deadline_at: datetime, source: str,
 ) -> None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
-    assert job is not None
-    scope = {
-        "kind": job["scope"],
-        "subject_id": job["subject_id"],
-        "tenant_id": job["tenant_id"],
-        "category": job["category"],
-        "older_than": job["older_than"].isoformat() if job["older_than"] else None,
-        "held_subject_ids": held,
-    }
     await emit(
         conn,
-        Topic.ERASURE,
-        Envelope(
-            type=ERASURE_REQUESTED,
-            source=source,
-            tenant_id=job["tenant_id"],
-            subject_id=job["subject_id"],
-            correlation_id=str(job_id),
-            data={"job_id": str(job_id), "scope": scope, "stores": stores,
-                  "deadline_at": job["deadline_at"].isoformat()},
-        ),
-        key=job["subject_id"] or job["tenant_id"] or str(job_id),
+        ErasureRequested(job_id=job_id, scope=scope, stores=stores, deadline_at=deadline_at),
+        source=source,
+        tenant_id=scope.tenant_id,
+        subject_id=scope.subject_id,
+        correlation_id=str(job_id),
+        key=scope.subject_id or scope.tenant_id or str(job_id),
     )
 
 
 async def acknowledge(
-    *, conn: asyncpg.Connection, job_id: str, store: str, counts: dict[str, int], erased: int,
-    secret: str, source: str,
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, store: str, counts: dict[str, int],
+    erased: int, secret: str, source: str, held: dict[str, int] | None = None,
 ) -> bool:
-    """Record a store's answer; returns True when this answer completed the job."""
+    """Record a store's answer; returns True when this answer completed the job.
+
+    The job row is locked first, so answers handled at the same time are counted one after
+    the other and exactly one of them completes the job. A stuck job completes too, once its
+    last store answers; never before (O25).
+    """
+    status = await conn.fetchval("SELECT status FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
+    if status not in ("pending", "stuck"):
+        return False  # unknown or already completed
     updated = await conn.execute(
         """UPDATE erasure_job_store SET status = 'completed', counts = $3::jsonb, erased = $4,
-               acknowledged_at = now()
+               acknowledged_at = now(), held = $5::jsonb
            WHERE job_id = $1 AND store = $2 AND status = 'pending'""",
-        uuid.UUID(job_id), store, json.dumps(counts), erased,
+        job_id, store, json.dumps(counts), erased, json.dumps(held or {}),
     )
-    if updated.endswith(" 0"):
-        return False  # unknown job, a store not asked, or a repeated answer
+    if rows_affected(updated) == 0:
+        return False  # a store not asked, or a repeated answer
     pending = await conn.fetchval(
-        "SELECT count(*) FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'",
-        uuid.UUID(job_id),
+        "SELECT count(*) FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job_id
     )
     if pending:
         return False
-    await _complete(conn=conn, job_id=uuid.UUID(job_id), secret=secret, source=source)
+    await _complete(conn=conn, job_id=job_id, secret=secret, source=source)
     return True
 
 
+async def _held_counts(conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, dict[str, int]]:
+    rows = await conn.fetch(
+        "SELECT store, held FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job_id)
+    held = {r["store"]: json.loads(r["held"]) for r in rows if r["held"]}
+    return {store: counts for store, counts in held.items() if any(counts.values())}
+
+
 async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str, source: str) -> None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
+    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
     assert job is not None
     stores = await conn.fetch(
         "SELECT store, counts, erased, acknowledged_at FROM erasure_job_store WHERE job_id = $1 ORDER BY store",
@@ -173,32 +210,37 @@ async def _complete(*, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str,
         },
         "issued_by": source,
     }
+    # O17: what legal holds kept, per store, and on which lawful ground (never the reason).
+    held = await _held_counts(conn, job_id)
+    status = "completed_with_holds" if held else "completed"
+    if held:
+        body["held"] = held
+        body["holds"] = await holds.grounds_of(conn=conn, job_id=job_id)
     body["signature"] = certificate.sign(secret, body)
     subject_id = job["subject_id"]
     await conn.execute(
-        """UPDATE erasure_job SET status = 'completed', completed_at = $2, certificate = $3::jsonb,
-               subject_id = NULL
+        """UPDATE erasure_job SET status = $4, completed_at = $2, certificate = $3::jsonb,
+               subject_id = NULL, request_scope = request_scope || '{"subject_id": null}'
            WHERE id = $1""",
-        job_id, completed_at, json.dumps(body),
+        job_id, completed_at, json.dumps(body), status,
     )
     if subject_id:
         await forget_subject_events(conn, subject_id)
     await emit(
         conn,
-        Topic.ERASURE,
-        Envelope(type=ERASURE_JOB_COMPLETED, source=source, tenant_id=job["tenant_id"],
-                 correlation_id=str(job_id),
-                 data={"job_id": str(job_id), "stores": [r["store"] for r in stores],
-                       "erased": sum(r["erased"] or 0 for r in stores)}),
-        key=str(job_id),
+        ErasureJobCompleted(job_id=job_id, stores=[r["store"] for r in stores],
+                            erased=sum(r["erased"] or 0 for r in stores)),
+        source=source, tenant_id=job["tenant_id"], correlation_id=str(job_id), key=str(job_id),
     )
 
 
 _JOB_FIELDS = ("id", "status", "scope", "subject_hash", "tenant_id", "category", "reason",
-               "trigger", "overdue", "created_at", "deadline_at", "completed_at")
+               "trigger", "overdue", "created_at", "deadline_at", "completed_at", "stuck_since",
+               "follows_job_id")
 
 
-def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record]) -> dict[str, Any]:
+def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record],
+              follow_ups: list[uuid.UUID]) -> dict[str, Any]:
     return {
         **{k: job[k] for k in _JOB_FIELDS},
         "certificate": json.loads(job["certificate"]) if job["certificate"] else None,
@@ -207,10 +249,13 @@ def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record]) -> dict[str, An
                 "status": r["status"],
                 "erased": r["erased"],
                 "counts": json.loads(r["counts"]) if r["counts"] else None,
+                "held": json.loads(r["held"]) if r["held"] else None,
                 "acknowledged_at": r["acknowledged_at"],
             }
             for r in stores
         },
+        "missing_stores": [r["store"] for r in stores if r["status"] == "pending"],
+        "follow_up_jobs": follow_ups,
     }
 
 
@@ -219,28 +264,94 @@ async def get_job(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, A
     return jobs[0] if jobs else None
 
 
-async def list_jobs(*, conn: asyncpg.Connection, status: str | None, limit: int) -> list[dict[str, Any]]:
+async def list_jobs(
+    *, conn: asyncpg.Connection, status: str | None = None, scope: str | None = None,
+    reason: str | None = None, created_after: datetime | None = None,
+    created_before: datetime | None = None, after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Newest first; `after` is the (created_at, id) of the last job of the previous page."""
     return await _jobs_with_stores(
-        conn=conn, where="($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2",
-        args=(status, limit),
+        conn=conn,
+        where="""($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR scope = $2)
+                 AND ($3::text IS NULL OR reason ILIKE '%' || $3 || '%'
+                      OR trigger ILIKE '%' || $3 || '%')
+                 AND ($4::timestamptz IS NULL OR created_at >= $4)
+                 AND ($5::timestamptz IS NULL OR created_at < $5)
+                 AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7::uuid))
+                 ORDER BY created_at DESC, id DESC LIMIT $8""",
+        args=(status, scope, reason, created_after, created_before,
+              after[0] if after else None, after[1] if after else None, limit),
     )
 
 
 async def _jobs_with_stores(
     *, conn: asyncpg.Connection, where: str, args: tuple[Any, ...]
 ) -> list[dict[str, Any]]:
-    """The jobs and all their stores' answers in two queries, whatever the number of jobs."""
+    """The jobs, all their stores' answers and their follow-ups in three queries, whatever the
+    number of jobs."""
     jobs = await conn.fetch(f"SELECT * FROM erasure_job WHERE {where}", *args)
     if not jobs:
         return []
+    ids = [j["id"] for j in jobs]
     stores = await conn.fetch(
-        "SELECT * FROM erasure_job_store WHERE job_id = ANY($1::uuid[]) ORDER BY store",
-        [j["id"] for j in jobs],
-    )
+        "SELECT * FROM erasure_job_store WHERE job_id = ANY($1::uuid[]) ORDER BY store", ids)
+    follow_ups = await conn.fetch(
+        """SELECT id, follows_job_id FROM erasure_job WHERE follows_job_id = ANY($1::uuid[])
+           ORDER BY created_at, id""", ids)
     by_job: dict[uuid.UUID, list[asyncpg.Record]] = {j["id"]: [] for j in jobs}
     for row in stores:
         by_job[row["job_id"]].append(row)
-    return [_job_view(j, by_job[j["id"]]) for j in jobs]
+    follows: dict[uuid.UUID, list[uuid.UUID]] = {j["id"]: [] for j in jobs}
+    for row in follow_ups:
+        follows[row["follows_job_id"]].append(row["id"])
+    return [_job_view(j, by_job[j["id"]], follows[j["id"]]) for j in jobs]
+
+
+async def stuck_jobs(*, conn: asyncpg.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """Stuck jobs and the stores they still wait for, for /healthz."""
+    rows = await conn.fetch(
+        """SELECT j.id, j.stuck_since, array_agg(s.store ORDER BY s.store) AS missing
+           FROM erasure_job j JOIN erasure_job_store s ON s.job_id = j.id AND s.status = 'pending'
+           WHERE j.status = 'stuck' GROUP BY j.id, j.stuck_since
+           ORDER BY j.stuck_since, j.id LIMIT $1""", limit)
+    return [{"id": str(r["id"]), "stuck_since": r["stuck_since"].isoformat(),
+             "missing_stores": list(r["missing"])} for r in rows]
+
+
+async def follow_up(
+    *, conn: asyncpg.Connection, job_id: uuid.UUID, secret: str, deadline: timedelta,
+    source: str, requested_by: str,
+) -> uuid.UUID | None:
+    """Erase what holds kept of a finished job, now that one of them is released: the same
+    scope again (stores skip what they already erased), with the holds still active. Once."""
+    job = await conn.fetchrow(
+        """SELECT id, reason, request_scope::text AS request_scope FROM erasure_job
+           WHERE id = $1 AND status = 'completed_with_holds' FOR UPDATE""", job_id)
+    if job is None or await conn.fetchval(
+            "SELECT 1 FROM erasure_job WHERE follows_job_id = $1", job_id):
+        return None
+    stores = [r["store"] for r in await conn.fetch(
+        "SELECT store FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job_id)]
+    return await start_job(
+        conn=conn, scope=ErasureScope.model_validate_json(job["request_scope"]), stores=stores,
+        reason=job["reason"], trigger="legal_hold_released", requested_by=requested_by,
+        secret=secret, deadline=deadline, source=source, follows_job_id=job_id)
+
+
+async def jobs_kept_by(*, conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT j.id FROM erasure_job_hold h JOIN erasure_job j ON j.id = h.job_id
+           WHERE h.hold_id = $1 AND j.status = 'completed_with_holds'
+           ORDER BY j.created_at, j.id""", hold_id)
+    return [r["id"] for r in rows]
+
+
+async def released_holds_of(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> bool:
+    """Whether a hold that kept part of this job has been released meanwhile."""
+    return bool(await conn.fetchval(
+        """SELECT 1 FROM erasure_job_hold h JOIN legal_hold l ON l.id = h.hold_id
+           WHERE h.job_id = $1 AND l.released_at IS NOT NULL""", job_id))
 
 
 async def reemit_overdue(
@@ -249,10 +360,13 @@ async def reemit_overdue(
 ) -> int:
     """Ask the stores that have not answered again: `first_after` the request, then after
     twice as long each time (at most `longest_pause`), so an acknowledgement lost with a broker
-    costs seconds, not the deadline. A job past its deadline is flagged overdue."""
+    costs seconds, not the deadline. Jobs whose stores missed the deadline become `stuck` (O25).
+    Stores answer a repeated request as the first (they erase what is left, nothing twice), and
+    only their first answer counts."""
     jobs = await conn.fetch(
-        """SELECT id, tenant_id, reemitted, deadline_at < now() AS late FROM erasure_job
-           WHERE status = 'pending'
+        """SELECT id, reemitted, deadline_at < now() AS late,
+                  request_scope::text AS request_scope FROM erasure_job
+           WHERE status IN ('pending', 'stuck')
              AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
            FOR UPDATE SKIP LOCKED""",
         first_after,
@@ -262,14 +376,22 @@ async def reemit_overdue(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
         pause = min(first_after * 2 ** min(job["reemitted"] + 1, 20), longest_pause)
-        await conn.execute(
-            """UPDATE erasure_job SET overdue = overdue OR $2, reemitted = reemitted + 1,
-                   reemit_at = now() + $3::interval,
+        deadline_at = await conn.fetchval(
+            """UPDATE erasure_job SET reemitted = reemitted + 1, reemit_at = now() + $3::interval,
+                   overdue = overdue OR $2,
+                   status = CASE WHEN $2 THEN 'stuck' ELSE status END,
+                   stuck_since = CASE WHEN $2 THEN coalesce(stuck_since, now())
+                                 ELSE stuck_since END,
                    deadline_at = CASE WHEN $2 THEN now() + $4::interval ELSE deadline_at END
-               WHERE id = $1""",
+               WHERE id = $1 RETURNING deadline_at""",
             job["id"], job["late"], pause, deadline,
         )
-        held = await held_subjects(conn=conn, tenant_id=job["tenant_id"])
-        await _request(conn=conn, job_id=job["id"], stores=[r["store"] for r in pending],
-                       held=held, source=source)
+        scope = ErasureScope.model_validate_json(job["request_scope"])
+        # Holds placed since the first request are honoured too.
+        scope, hold_ids = await holds.apply_holds(conn=conn, scope=scope.without_holds())
+        await conn.executemany(
+            """INSERT INTO erasure_job_hold (job_id, hold_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING""", [(job["id"], h) for h in hold_ids])
+        await _request(conn=conn, job_id=job["id"], scope=scope,
+                       stores=[r["store"] for r in pending], deadline_at=deadline_at, source=source)
     return len(jobs)

@@ -1,35 +1,38 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import Principal, require_roles
+from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging, page_of
 from retention.erasure import service
-from retention.erasure.models import ErasureJobCreate, ErasureJobRead
-from retention.settings import Settings
+from retention.erasure.models import ErasureJobCreate, ErasureJobRead, JobStatus
+from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/erasure-jobs", tags=["erasure"])
-Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
 
 
 @router.post("", status_code=202, response_model=ErasureJobRead,
              summary="Erase a subject, a tenant or a category in every store (O25)")
 async def create_erasure_job(body: ErasureJobCreate, principal: Staff, conn: DbConn,
-                             request: Request) -> dict:
-    settings: Settings = request.app.state.settings
+                             settings: SettingsDep) -> dict:
     try:
         async with conn.transaction():
             job_id = await service.create_job(
                 conn=conn, request=body, requested_by=principal.sub, trigger="api",
                 secret=settings.certificate_secret,
                 deadline=timedelta(seconds=settings.erasure_deadline_s),
-                source=settings.service_name,
+                source=settings.service_name, expected_stores=settings.expected_stores,
             )
+    except service.UnknownCategory as exc:
+        raise ApiError(422, "unknown_category",
+                       f"body.category: no store declares the category '{exc.category}'; the "
+                       f"known categories are: {', '.join(exc.known) or 'none yet'}.") from exc
     except service.NoStoresKnown as exc:
         raise ApiError(503, "no_stores_known",
                        "No store has announced what it holds yet; try again in a few seconds.",
@@ -42,13 +45,27 @@ async def create_erasure_job(body: ErasureJobCreate, principal: Staff, conn: DbC
     return job
 
 
-@router.get("", response_model=list[ErasureJobRead], summary="Erasure jobs, newest first")
+@router.get("", summary="Erasure jobs, newest first, filtered and paged")
 async def list_erasure_jobs(
-    principal: Staff, conn: DbConn,
-    status: Literal["pending", "completed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[dict]:
-    return await service.list_jobs(conn=conn, status=status, limit=limit)
+    principal: Staff, conn: DbConn, paging: Paging,
+    status: Annotated[JobStatus | None, Query(description="e.g. stuck")] = None,
+    scope: Literal["subject", "tenant", "category"] | None = None,
+    reason: Annotated[str | None, Query(min_length=1, max_length=200,
+                                        description="Part of the reason or trigger")] = None,
+    created_after: Annotated[datetime | None, Query(description="Created at or after")] = None,
+    created_before: Annotated[datetime | None, Query(description="Created before")] = None,
+) -> Page[ErasureJobRead]:
+    after = None
+    if paging.cursor:
+        try:
+            after = (datetime.fromisoformat(str(paging.cursor[0])), uuid.UUID(str(paging.cursor[1])))
+        except (ValueError, IndexError) as exc:
+            raise ApiError(422, "invalid_cursor", "The cursor is not one this list gave out.") from exc
+    rows = await service.list_jobs(conn=conn, status=status, scope=scope, reason=reason,
+                                   created_after=created_after, created_before=created_before,
+                                   after=after, limit=paging.limit + 1)
+    jobs = [ErasureJobRead.model_validate(r) for r in rows]
+    return page_of(jobs, paging, key=lambda j: [j.created_at.isoformat(), str(j.id)])
 
 
 @router.get("/{job_id}", response_model=ErasureJobRead,

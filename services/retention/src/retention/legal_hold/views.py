@@ -1,71 +1,64 @@
-"""Legal holds (O17): kept past its term until released."""
+"""Legal holds (O17)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, Query
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import Principal, require_roles
+from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import Page, Paging
+from privacy_kit.sorting import SortOrder
+from retention.erasure import service as erasure
+from retention.legal_hold import service
+from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
+from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/legal-holds", tags=["legal holds"])
-Staff = Annotated[Principal, Depends(require_roles("dpo", "operator"))]
 
 
-class LegalHoldCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"subject_id": "5b8c2c1e-6a0b-4d55-9a57-3f1c2f7e9d10",
-         "reason": "Claim filed by the participant, case 2026-114"}]})
-
-    subject_id: str | None = Field(default=None, min_length=1, max_length=200)
-    tenant_id: str | None = Field(default=None, min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=2000)
-
-    @model_validator(mode="after")
-    def _names_something(self) -> LegalHoldCreate:
-        if not self.subject_id and not self.tenant_id:
-            raise ValueError("a legal hold names a subject_id, a tenant_id or both")
-        return self
+@router.post("", status_code=201, summary="Place a legal hold on a subject, a tenant, or one "
+                                          "category of a tenant")
+async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> LegalHoldRead:
+    if body.category is not None:
+        known = await erasure.known_categories(conn=conn)
+        if body.category not in known:
+            raise ApiError(422, "unknown_category",
+                           f"body.category: no store declares the category '{body.category}'; "
+                           f"the known categories are: {', '.join(known) or 'none yet'}.")
+    async with conn.transaction():
+        return await service.place(conn=conn, hold=body, actor=staff.sub)
 
 
-class LegalHoldRead(BaseModel):
-    id: uuid.UUID
-    subject_id: str | None
-    tenant_id: str | None
-    reason: str
-    placed_by: str
-    placed_at: datetime
-    released_by: str | None
-    released_at: datetime | None
+@router.get("", summary="Active and released legal holds")
+async def list_holds(
+    staff: Staff, conn: DbConn, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    active: Annotated[bool | None, Query(description="Only active (true) or released "
+                                         "(false) holds")] = None,
+) -> Page[LegalHoldRead]:
+    return await service.list_holds(conn=conn, page=page, sort=sort, active=active)
 
 
-@router.post("", status_code=201, response_model=LegalHoldRead, summary="Place a legal hold")
-async def place_hold(body: LegalHoldCreate, principal: Staff, conn: DbConn) -> Any:
-    row = await conn.fetchrow(
-        """INSERT INTO legal_hold (id, subject_id, tenant_id, reason, placed_by)
-           VALUES ($1, $2, $3, $4, $5) RETURNING *""",
-        uuid.uuid4(), body.subject_id, body.tenant_id, body.reason, principal.sub,
-    )
-    return dict(row)
-
-
-@router.get("", response_model=list[LegalHoldRead], summary="Active and released legal holds")
-async def list_holds(principal: Staff, conn: DbConn) -> Any:
-    return [dict(r) for r in await conn.fetch("SELECT * FROM legal_hold ORDER BY placed_at DESC")]
-
-
-@router.post("/{hold_id}/release", response_model=LegalHoldRead, summary="Release a legal hold")
-async def release_hold(hold_id: uuid.UUID, principal: Staff, conn: DbConn) -> Any:
-    row = await conn.fetchrow(
-        """UPDATE legal_hold SET released_at = now(), released_by = $2
-           WHERE id = $1 AND released_at IS NULL RETURNING *""",
-        hold_id, principal.sub,
-    )
-    if row is None:
-        raise ApiError(404, "not_found", "There is no active legal hold with this id.")
-    return dict(row)
+@router.post("/{hold_id}/release",
+             summary="Release a legal hold; what it kept of finished jobs is erased by follow-up "
+                     "jobs linked to them")
+async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
+                       settings: SettingsDep) -> LegalHoldRead:
+    async with conn.transaction():
+        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
+        if hold is None:
+            raise ApiError(404, "not_found", "There is no active legal hold with this id.")
+        follow_ups = []
+        for job_id in await erasure.jobs_kept_by(conn=conn, hold_id=hold_id):
+            follow_up = await erasure.follow_up(
+                conn=conn, job_id=job_id, secret=settings.certificate_secret,
+                deadline=timedelta(seconds=settings.erasure_deadline_s),
+                source=settings.service_name, requested_by=staff.sub)
+            if follow_up is not None:
+                follow_ups.append(follow_up)
+    return hold.model_copy(update={"follow_up_jobs": follow_ups})

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, check_subject, check_tenant
 from privacy_kit.errors import ApiError
-from privacy_kit.events import Envelope, Topic
 from privacy_kit.outbox import emit
+from privacy_kit.protocol import SubjectRequestReceived
 from subject_rights.settings import Settings
 
 router = APIRouter(prefix="/v1/subject-requests", tags=["subject requests"])
@@ -61,10 +61,8 @@ async def file_request(body: SubjectRequestCreate, principal: CurrentPrincipal, 
             now, now + timedelta(days=settings.answer_within_days),
         )
         assert row is not None
-        await emit(conn, Topic.SUBJECT, Envelope(
-            type="subject_request.received", source=settings.service_name,
-            tenant_id=principal.tenant, subject_id=subject_id,
-            data={"request_id": str(row["id"]), "kind": body.kind}))
+        await emit(conn, SubjectRequestReceived(request_id=row["id"], kind=body.kind),
+                   source=settings.service_name, tenant_id=principal.tenant, subject_id=subject_id)
     return dict(row)
 
 

@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.certificates.models import CertificateRead, CertificateVerification
 
 # No 0/O/1/I: codes are read aloud and typed from paper.
@@ -51,9 +53,17 @@ async def issue_if_completed(
     return issued
 
 
-async def list_of(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> list[CertificateRead]:
-    rows = await conn.fetch(f"{_SELECT} WHERE c.participant_id = $1 ORDER BY c.issued_at",
-                            participant_id)
+ORDERING = Ordering({"issued_at": ("c.issued_at", "timestamptz")}, tiebreak=("c.id", "uuid"),
+                    default="issued_at")
+
+
+async def list_of(
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+) -> list[CertificateRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
+    rows = await conn.fetch(
+        f"{_SELECT} WHERE c.participant_id = $1 AND {where} ORDER BY {order_by} "
+        f"LIMIT {page.limit + 1}", participant_id, *args)
     return [CertificateRead(**dict(r)) for r in rows]
 
 
@@ -68,7 +78,15 @@ async def get(
 async def verify(*, conn: asyncpg.Connection, code: str) -> CertificateVerification:
     code = normalise(code)
     row = await conn.fetchrow(f"{_SELECT} WHERE c.verification_code = $1", code)
-    if row is None:
-        return CertificateVerification(valid=False, verification_code=code)
-    return CertificateVerification(valid=True, verification_code=code, training=row["training"],
-                                   issued_at=row["issued_at"])
+    if row is not None:
+        return CertificateVerification(valid=True, status="valid", verification_code=code,
+                                       training=row["training"], issued_at=row["issued_at"])
+    erased = await conn.fetchrow(
+        """SELECT training, issued_at, erased_at FROM erased_certificate
+           WHERE code_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')""", code)
+    if erased is not None:
+        return CertificateVerification(
+            valid=True, status="holder_erased", verification_code=code,
+            training=erased["training"], issued_at=erased["issued_at"], holder_erased=True,
+            erased_at=erased["erased_at"])
+    return CertificateVerification(valid=False, status="unknown", verification_code=code)

@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from privacy_kit.paging import Page
+
 _ID = "6f1c0e9a-8a57-4c36-9d1e-3f3b1f0c2a11"
 _TRAINING = "8d0f6a4c-0c5e-4d8e-9a51-7e3c2b1a0f99"
 
@@ -27,10 +29,10 @@ class AssignmentRead(BaseModel):
     due_date: date | None
 
 
-class AssignmentList(BaseModel):
-    items: list[AssignmentRead]
+class AssignmentPage(Page[AssignmentRead]):
     restricted_participants: list[uuid.UUID] = Field(
-        [], description="People whose processing is restricted: their records are hidden.")
+        [], description="People on this page whose processing is restricted: their records "
+        "are hidden from Beheerders.")
 
 
 class ProgressUpdate(BaseModel):
@@ -50,23 +52,14 @@ class ProgressRead(BaseModel):
     time_spent_s: int
 
 
-class ProgressList(BaseModel):
-    participant_id: uuid.UUID
-    items: list[ProgressRead]
-
-
 class ProgressWritten(ProgressRead):
     certificate_id: uuid.UUID | None = Field(
         None, description="Set when this completed the training and a certificate was issued.")
 
 
 class LoginRead(BaseModel):
+    id: int
     logged_in_at: datetime
-
-
-class LoginList(BaseModel):
-    participant_id: uuid.UUID
-    items: list[LoginRead]
 
 
 class ResultCreate(BaseModel):
@@ -90,6 +83,7 @@ class ResultWritten(ResultRead):
     certificate_id: uuid.UUID | None = None
 
 
-class ResultList(BaseModel):
-    items: list[ResultRead]
-    restricted_participants: list[uuid.UUID] = []
+class ResultPage(Page[ResultRead]):
+    restricted_participants: list[uuid.UUID] = Field(
+        [], description="People on this page whose processing is restricted: their results "
+        "are hidden from Beheerders.")

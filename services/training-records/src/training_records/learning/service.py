@@ -7,6 +7,8 @@ import uuid
 import asyncpg
 
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.access import not_found
 from training_records.learning.models import (
     AssignmentCreate,
@@ -39,25 +41,48 @@ async def assign(
     return AssignmentRead(**dict(row))
 
 
+ASSIGNMENT_ORDERING = Ordering(
+    {"assigned_at": ("a.assigned_at", "timestamptz")}, tiebreak=("a.id", "uuid"),
+    default="assigned_at",
+)
+PROGRESS_ORDERING = Ordering(
+    {"training": ("m.training_id", "uuid")}, tiebreak=("m.position", "integer"),
+    default="training", keys={"training": "training_id"}, tiebreak_key="position",
+)
+LOGIN_ORDERING = Ordering(
+    {"logged_in_at": ("logged_in_at", "timestamptz")}, tiebreak=("id", "bigint"),
+    default="-logged_in_at",
+)
+RESULT_ORDERING = Ordering(
+    {"recorded_at": ("r.recorded_at", "timestamptz")}, tiebreak=("r.id", "uuid"),
+    default="recorded_at",
+)
+
+
 async def assignments_of_tenant(
-    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, training_id: uuid.UUID | None
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, training_id: uuid.UUID | None,
+    page: PageParams, sort: SortOrder,
 ) -> list[asyncpg.Record]:
+    where, order_by, args = sort.keyset(page, first_param=3)
     return list(await conn.fetch(
         f"""SELECT {", ".join("a." + c for c in _ASSIGNMENT.split(", "))},
                    p.restricted_at IS NOT NULL AS restricted
             FROM assignment a JOIN person p ON p.id = a.participant_id
-            WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.training_id = $2)
-            ORDER BY a.assigned_at, a.id""",
-        tenant_id, training_id,
+            WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.training_id = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, training_id, *args,
     ))
 
 
 async def assignments_of(
-    *, conn: asyncpg.Connection, participant_id: uuid.UUID
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
 ) -> list[AssignmentRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"SELECT {_ASSIGNMENT} FROM assignment WHERE participant_id = $1 ORDER BY assigned_at",
-        participant_id)
+        f"""SELECT {", ".join("a." + c for c in _ASSIGNMENT.split(", "))} FROM assignment a
+            WHERE a.participant_id = $1 AND {where} ORDER BY {order_by}
+            LIMIT {page.limit + 1}""",
+        participant_id, *args)
     return [AssignmentRead(**dict(r)) for r in rows]
 
 
@@ -97,30 +122,38 @@ async def record_progress(
                         position=module["position"], **dict(row))
 
 
-async def progress_of(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> list[ProgressRead]:
+async def progress_of(
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+) -> list[ProgressRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT m.training_id, p.module_id, m.position, p.started_at, p.completed_at,
-                  p.time_spent_s
-           FROM module_progress p JOIN training_module m ON m.id = p.module_id
-           WHERE p.participant_id = $1 ORDER BY m.training_id, m.position""",
-        participant_id)
+        f"""SELECT m.training_id, p.module_id, m.position, p.started_at, p.completed_at,
+                   p.time_spent_s
+            FROM module_progress p JOIN training_module m ON m.id = p.module_id
+            WHERE p.participant_id = $1 AND {where} ORDER BY {order_by}
+            LIMIT {page.limit + 1}""",
+        participant_id, *args)
     return [ProgressRead(**dict(r)) for r in rows]
 
 
 async def record_login(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, participant_id: uuid.UUID
 ) -> LoginRead:
-    at = await conn.fetchval(
-        "INSERT INTO login (participant_id, tenant_id) VALUES ($1, $2) RETURNING logged_in_at",
+    row = await conn.fetchrow(
+        "INSERT INTO login (participant_id, tenant_id) VALUES ($1, $2) "
+        "RETURNING id, logged_in_at",
         participant_id, tenant_id)
-    return LoginRead(logged_in_at=at)
+    return LoginRead(**dict(row))
 
 
-async def logins_of(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> list[LoginRead]:
+async def logins_of(
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+) -> list[LoginRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        "SELECT logged_in_at FROM login WHERE participant_id = $1 ORDER BY logged_in_at DESC "
-        "LIMIT 1000", participant_id)
-    return [LoginRead(logged_in_at=r["logged_in_at"]) for r in rows]
+        f"""SELECT id, logged_in_at FROM login WHERE participant_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", participant_id, *args)
+    return [LoginRead(**dict(r)) for r in rows]
 
 
 async def record_result(
@@ -136,24 +169,31 @@ async def record_result(
     return ResultRead(**dict(row))
 
 
-async def results_of(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> list[ResultRead]:
+async def results_of(
+    *, conn: asyncpg.Connection, participant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+) -> list[ResultRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"SELECT {_RESULT} FROM result WHERE participant_id = $1 ORDER BY recorded_at",
-        participant_id)
+        f"""SELECT {", ".join("r." + c for c in _RESULT.split(", "))} FROM result r
+            WHERE r.participant_id = $1 AND {where} ORDER BY {order_by}
+            LIMIT {page.limit + 1}""",
+        participant_id, *args)
     return [ResultRead(**dict(r)) for r in rows]
 
 
 async def results_of_tenant(
-    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, training_id: uuid.UUID | None
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, training_id: uuid.UUID | None,
+    page: PageParams, sort: SortOrder,
 ) -> list[asyncpg.Record]:
     """Results of trainings the organisation assigned (every result has its assignment)."""
+    where, order_by, args = sort.keyset(page, first_param=3)
     return list(await conn.fetch(
         f"""SELECT {", ".join("r." + c for c in _RESULT.split(", "))},
                    p.restricted_at IS NOT NULL AS restricted
             FROM result r JOIN person p ON p.id = r.participant_id
             JOIN assignment a ON a.participant_id = r.participant_id
                              AND a.training_id = r.training_id AND a.tenant_id = $1
-            WHERE r.tenant_id = $1 AND ($2::uuid IS NULL OR r.training_id = $2)
-            ORDER BY r.recorded_at, r.id""",
-        tenant_id, training_id,
+            WHERE r.tenant_id = $1 AND ($2::uuid IS NULL OR r.training_id = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, training_id, *args,
     ))

@@ -1,33 +1,37 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, forbidden
-from training_records.access import log_reads, reach_person, require_staff_or_beheerder
+from privacy_kit.auth import CurrentPrincipal, Principal, check_tenant_manager, forbidden
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.sorting import SortOrder
+from training_records.access import check_registrar, reach_person
 from training_records.certificates import service as certificates
 from training_records.learning import service
 from training_records.learning.models import (
     AssignmentCreate,
-    AssignmentList,
+    AssignmentPage,
     AssignmentRead,
-    LoginList,
     LoginRead,
-    ProgressList,
+    ProgressRead,
     ProgressUpdate,
     ProgressWritten,
     ResultCreate,
-    ResultList,
+    ResultPage,
     ResultRead,
     ResultWritten,
 )
 from training_records.participants import service as participants
-from training_records.reading import read_person
+from training_records.reading import read_person, visible_rows
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["training history"])
+AssignmentSort = Annotated[SortOrder, Depends(service.ASSIGNMENT_ORDERING)]
+ResultSort = Annotated[SortOrder, Depends(service.RESULT_ORDERING)]
+TrainingFilter = Annotated[uuid.UUID | None, Query(description="Only this training")]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or bad token"},
@@ -53,9 +57,7 @@ def _self_or_operator(principal: Principal, tenant_id: uuid.UUID, pid: uuid.UUID
 async def assign(
     tenant_id: uuid.UUID, body: AssignmentCreate, conn: DbConn, principal: CurrentPrincipal
 ) -> AssignmentRead:
-    require_staff_or_beheerder(principal, tenant_id)
-    if not (principal.has("beheerder") or principal.has("operator")):
-        raise forbidden("Only a Beheerder of this organisation or an operator assigns trainings.")
+    check_registrar(principal, tenant_id, "assigns trainings")
     async with conn.transaction():
         await participants.ensure_writable(conn=conn, tenant_id=tenant_id,
                                            participant_id=body.participant_id)
@@ -64,39 +66,37 @@ async def assign(
 
 
 @router.get(
-    "/assignments", response_model=AssignmentList, responses=_ERRORS,
+    "/assignments", response_model=AssignmentPage, responses=_ERRORS,
     summary="The tenant's assignments: who assigned which training to whom (Beheerder, staff)",
 )
 async def list_assignments(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    training_id: uuid.UUID | None = Query(None),
-) -> AssignmentList:
-    require_staff_or_beheerder(principal, tenant_id)
+    page: Paging, sort: AssignmentSort, training_id: TrainingFilter = None,
+) -> AssignmentPage:
+    check_tenant_manager(principal, tenant_id)
     rows = await service.assignments_of_tenant(conn=conn, tenant_id=tenant_id,
-                                               training_id=training_id)
-    hide = not principal.is_staff
-    shown = [r for r in rows if not (hide and r["restricted"])]
-    restricted = sorted({r["participant_id"] for r in rows if hide and r["restricted"]})
-    await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                    subject_ids={r["participant_id"] for r in shown}, what="assignments")
-    return AssignmentList(
-        items=[AssignmentRead(**{k: v for k, v in r.items() if k != "restricted"})
-               for r in shown],
-        restricted_participants=restricted)
+                                               training_id=training_id, page=page, sort=sort)
+    listed = page_of(rows, page, sort.cursor_key)
+    shown, restricted = await visible_rows(conn, principal=principal, request=request,
+                                           tenant_id=tenant_id, rows=listed.items,
+                                           what="assignments")
+    return AssignmentPage(items=[AssignmentRead(**r) for r in shown],
+                          next_cursor=listed.next_cursor, restricted_participants=restricted)
 
 
 @router.get(
-    "/participants/{participant_id}/assignments", response_model=AssignmentList,
+    "/participants/{participant_id}/assignments", response_model=Page[AssignmentRead],
     responses=_ERRORS, summary="A participant's assignments (the person, Beheerder, staff)",
 )
 async def participant_assignments(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> AssignmentList:
+    principal: CurrentPrincipal, page: Paging, sort: AssignmentSort,
+) -> Page[AssignmentRead]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="assignments")
-    return AssignmentList(items=await service.assignments_of(conn=conn,
-                                                             participant_id=participant_id))
+    rows = await service.assignments_of(conn=conn, participant_id=participant_id, page=page,
+                                        sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.put(
@@ -125,17 +125,19 @@ async def record_progress(
 
 
 @router.get(
-    "/participants/{participant_id}/progress", response_model=ProgressList, responses=_ERRORS,
-    summary="Progress per module (the person, Beheerder, staff)",
+    "/participants/{participant_id}/progress", response_model=Page[ProgressRead],
+    responses=_ERRORS, summary="Progress per module (the person, Beheerder, staff)",
 )
 async def participant_progress(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> ProgressList:
+    principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.PROGRESS_ORDERING)],
+) -> Page[ProgressRead]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="module progress")
-    return ProgressList(participant_id=participant_id,
-                        items=await service.progress_of(conn=conn, participant_id=participant_id))
+    rows = await service.progress_of(conn=conn, participant_id=participant_id, page=page,
+                                     sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.post(
@@ -154,17 +156,19 @@ async def record_login(
 
 
 @router.get(
-    "/participants/{participant_id}/logins", response_model=LoginList, responses=_ERRORS,
+    "/participants/{participant_id}/logins", response_model=Page[LoginRead], responses=_ERRORS,
     summary="Login times, newest first (the person, Beheerder, staff)",
 )
 async def participant_logins(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> LoginList:
+    principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.LOGIN_ORDERING)],
+) -> Page[LoginRead]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="login times")
-    return LoginList(participant_id=participant_id,
-                     items=await service.logins_of(conn=conn, participant_id=participant_id))
+    rows = await service.logins_of(conn=conn, participant_id=participant_id, page=page,
+                                   sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.post(
@@ -190,34 +194,35 @@ async def record_result(
 
 
 @router.get(
-    "/participants/{participant_id}/results", response_model=ResultList, responses=_ERRORS,
+    "/participants/{participant_id}/results", response_model=Page[ResultRead],
+    responses=_ERRORS,
     summary="A participant's results (the person, their Beheerder, staff) (O2)",
 )
 async def participant_results(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> ResultList:
+    principal: CurrentPrincipal, page: Paging, sort: ResultSort,
+) -> Page[ResultRead]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="results")
-    return ResultList(items=await service.results_of(conn=conn, participant_id=participant_id))
+    rows = await service.results_of(conn=conn, participant_id=participant_id, page=page,
+                                    sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get(
-    "/results", response_model=ResultList, responses=_ERRORS,
+    "/results", response_model=ResultPage, responses=_ERRORS,
     summary="Results of the trainings this organisation assigned (Beheerder, staff) (O2)",
 )
 async def tenant_results(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    training_id: uuid.UUID | None = Query(None),
-) -> ResultList:
-    require_staff_or_beheerder(principal, tenant_id)
+    page: Paging, sort: ResultSort, training_id: TrainingFilter = None,
+) -> ResultPage:
+    check_tenant_manager(principal, tenant_id)
     rows = await service.results_of_tenant(conn=conn, tenant_id=tenant_id,
-                                           training_id=training_id)
-    hide = not principal.is_staff
-    shown = [r for r in rows if not (hide and r["restricted"])]
-    await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                    subject_ids={r["participant_id"] for r in shown}, what="results")
-    return ResultList(
-        items=[ResultRead(**{k: v for k, v in r.items() if k != "restricted"}) for r in shown],
-        restricted_participants=sorted(
-            {r["participant_id"] for r in rows if hide and r["restricted"]}))
+                                           training_id=training_id, page=page, sort=sort)
+    listed = page_of(rows, page, sort.cursor_key)
+    shown, restricted = await visible_rows(conn, principal=principal, request=request,
+                                           tenant_id=tenant_id, rows=listed.items,
+                                           what="results")
+    return ResultPage(items=[ResultRead(**r) for r in shown], next_cursor=listed.next_cursor,
+                      restricted_participants=restricted)

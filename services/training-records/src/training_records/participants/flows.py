@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 
-from privacy_kit.events import Envelope, Topic
 from privacy_kit.outbox import emit
+from privacy_kit.preconditions import check_if_match
+from privacy_kit.protocol import SubjectErasureRequested, SubjectRectified
 from training_records.access import not_found
 from training_records.participants import service
 from training_records.participants.models import (
@@ -46,7 +46,7 @@ async def register_participant(
 
 async def rectify_participant(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, participant_id: uuid.UUID,
-    body: ParticipantUpdate, actor: str,
+    body: ParticipantUpdate, actor: str, if_match: str | None = None,
 ) -> ParticipantUpdated:
     """O24: keep the history, tell recipients which fields changed (names only), and ask for
     an erasure when the corrected birth date shows an under-16 without parental consent (O6)."""
@@ -55,13 +55,12 @@ async def rectify_participant(
                allowed=bsn_allowed)
     row = await service.ensure_writable(conn=conn, tenant_id=tenant_id,
                                         participant_id=participant_id)
+    check_if_match(if_match, service.etag(row))
     updated, changed = await service.rectify(conn=conn, row=row, body=body, actor=actor)
     erasure = False
     if changed:
-        await emit(conn, Topic.SUBJECT, Envelope(
-            type="subject.rectified", source=SOURCE, tenant_id=str(tenant_id),
-            subject_id=str(participant_id), data={"fields": changed},
-        ))
+        await emit(conn, SubjectRectified(fields=changed), source=SOURCE,
+                   tenant_id=str(tenant_id), subject_id=str(participant_id))
         if "birth_date" in changed or "parental_consent" in changed:
             erasure = service.is_child_without_consent(updated.birth_date, updated.parental_consent)
         if erasure:
@@ -73,10 +72,8 @@ async def rectify_participant(
 async def request_erasure_of_child(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, subject_id: uuid.UUID
 ) -> None:
-    data: dict[str, Any] = {
-        "reason": "under_16_without_parental_consent", "trigger": SOURCE, "store": SOURCE,
-    }
-    await emit(conn, Topic.SUBJECT, Envelope(
-        type="subject.erasure_requested", source=SOURCE, tenant_id=str(tenant_id),
-        subject_id=str(subject_id), data=data,
-    ))
+    await emit(
+        conn,
+        SubjectErasureRequested(reason="under_16_without_parental_consent", trigger=SOURCE),
+        source=SOURCE, tenant_id=str(tenant_id), subject_id=str(subject_id),
+    )

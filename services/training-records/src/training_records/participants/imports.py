@@ -18,13 +18,14 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, forbidden
+from privacy_kit.auth import CurrentPrincipal
 from privacy_kit.errors import ApiError
-from training_records.access import check_tenant
+from training_records.access import check_registrar
 from training_records.participants import service
 from training_records.participants.flows import special_data_allowed
 from training_records.participants.models import ImportLineError, ImportReport, ParticipantCreate
 from training_records.sensitive import find_bsn
+from training_records.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
 
@@ -203,12 +204,10 @@ async def _store(
                413: {"description": "File too large"}},
 )
 async def import_participants(
-    tenant_id: uuid.UUID, request: Request, conn: DbConn, principal: CurrentPrincipal
+    tenant_id: uuid.UUID, request: Request, conn: DbConn, principal: CurrentPrincipal,
+    settings: SettingsDep,
 ) -> ImportReport:
-    check_tenant(principal, tenant_id)
-    if not (principal.has("beheerder") or principal.has("operator")):
-        raise forbidden("Only a Beheerder of this organisation or an operator imports people.")
-    settings = request.app.state.settings
+    check_registrar(principal, tenant_id, "imports people")
     text = await _read_body(request, settings.import_max_bytes)
     bsn_allowed = await special_data_allowed(conn=conn, tenant_id=tenant_id)
     try:

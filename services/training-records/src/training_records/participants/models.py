@@ -151,14 +151,8 @@ class ParticipantUpdated(ParticipantRead):
     )
 
 
-class ParticipantList(BaseModel):
-    items: list[ParticipantRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class Rectification(BaseModel):
+    id: int
     field: str
     old_value: Any
     new_value: Any
@@ -166,12 +160,8 @@ class Rectification(BaseModel):
     changed_at: datetime
 
 
-class RectificationHistory(BaseModel):
-    participant_id: uuid.UUID
-    items: list[Rectification]
-
-
 class AccessLogEntry(BaseModel):
+    id: int
     actor: str
     actor_roles: list[str]
     what: str
@@ -179,15 +169,17 @@ class AccessLogEntry(BaseModel):
     read_at: datetime
 
 
-class AccessLog(BaseModel):
-    participant_id: uuid.UUID
-    items: list[AccessLogEntry]
-
-
 class RestrictionState(BaseModel):
     participant_id: uuid.UUID
     restricted: bool
     restricted_at: datetime | None = None
+
+
+class AccountClosure(BaseModel):
+    """The account is closed: the clock `account_closed` of the retention rules runs (O15)."""
+
+    participant_id: uuid.UUID
+    closed_at: datetime
 
 
 class BeheerderCreate(BaseModel):

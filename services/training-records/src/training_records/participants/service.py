@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from privacy_kit.errors import ApiError
+from privacy_kit.paging import PageParams
+from privacy_kit.preconditions import entity_tag
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.access import not_found, restricted_write
 from training_records.participants.models import (
     BeheerderCreate,
@@ -71,6 +74,11 @@ def to_read(row: asyncpg.Record, *, hide: bool = False) -> ParticipantRead:
     )
 
 
+def etag(row: Any) -> str:
+    """The version of a participant: any rectification or restriction changes it."""
+    return entity_tag(row["id"], row["updated_at"], row["restricted_at"])
+
+
 def profile_values(body: ParticipantCreate | ParticipantUpdate, fields: set[str]) -> dict[str, Any]:
     dumped = body.model_dump(mode="json", include=fields)
     return {
@@ -96,6 +104,12 @@ async def create(
     except asyncpg.UniqueViolationError as exc:
         raise email_taken() from exc
     return to_read(row)
+
+
+async def current_etag(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> str:
+    row = await conn.fetchrow(
+        "SELECT id, updated_at, restricted_at FROM person WHERE id = $1", participant_id)
+    return etag(row)
 
 
 def email_taken() -> ApiError:
@@ -130,24 +144,26 @@ async def ensure_writable(
     return row
 
 
-async def is_restricted(*, conn: asyncpg.Connection, participant_id: uuid.UUID) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT restricted_at IS NOT NULL FROM person WHERE id = $1", participant_id
-    ))
+PARTICIPANT_ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz"), "name": ("name", "text")},
+    tiebreak=("id", "uuid"), default="created_at",
+)
+BEHEERDER_ORDERING = PARTICIPANT_ORDERING
 
 
 async def list_page(
-    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
-    total = await conn.fetchval(
-        "SELECT count(*) FROM person WHERE tenant_id = $1 AND kind = 'participant'", tenant_id
-    )
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, page: PageParams, sort: SortOrder,
+    restricted: bool | None = None,
+) -> list[asyncpg.Record]:
+    """Up to `page.limit + 1` participants after the cursor."""
+    where, order_by, args = sort.keyset(page, first_param=3)
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM person WHERE tenant_id = $1 AND kind = 'participant'
-            ORDER BY created_at, id LIMIT $2 OFFSET $3""",
-        tenant_id, limit, offset,
+              AND ($2::boolean IS NULL OR (restricted_at IS NOT NULL) = $2) AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, restricted, *args,
     )
-    return list(rows), int(total)
+    return list(rows)
 
 
 async def rectify(
@@ -181,14 +197,22 @@ async def rectify(
     return to_read(updated), changed
 
 
-async def history(*, conn: asyncpg.Connection, person_id: uuid.UUID) -> list[Rectification]:
+# Lists of one person's history, oldest first, by their serial id.
+HISTORY_ORDERING = Ordering({"id": ("id", "bigint")}, tiebreak=("id", "bigint"), default="id")
+
+
+async def history(
+    *, conn: asyncpg.Connection, person_id: uuid.UUID, page: PageParams, sort: SortOrder
+) -> list[Rectification]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT field, old_value, new_value, changed_by, changed_at FROM person_rectification
-           WHERE person_id = $1 ORDER BY id""",
-        person_id,
+        f"""SELECT id, field, old_value, new_value, changed_by, changed_at
+            FROM person_rectification WHERE person_id = $1 AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        person_id, *args,
     )
     return [
-        Rectification(field=r["field"], old_value=_load(r["old_value"]),
+        Rectification(id=r["id"], field=r["field"], old_value=_load(r["old_value"]),
                       new_value=_load(r["new_value"]), changed_by=r["changed_by"],
                       changed_at=r["changed_at"])
         for r in rows
@@ -227,10 +251,26 @@ async def create_beheerder(
     return BeheerderRead(**dict(row))
 
 
-async def list_beheerders(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[BeheerderRead]:
+async def list_beheerders(
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, page: PageParams, sort: SortOrder
+) -> list[BeheerderRead]:
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT id, tenant_id, name, email, phone, created_at FROM person
-           WHERE tenant_id = $1 AND kind = 'beheerder' ORDER BY created_at, id""",
-        tenant_id,
+        f"""SELECT id, tenant_id, name, email, phone, created_at FROM person
+            WHERE tenant_id = $1 AND kind = 'beheerder' AND {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        tenant_id, *args,
     )
     return [BeheerderRead(**dict(r)) for r in rows]
+
+
+async def close_account(
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, participant_id: uuid.UUID
+) -> datetime:
+    """Close the account (once): training history lives while it exists, then a retention
+    sweep anonymises it and erases the rest (O15, O16)."""
+    await get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id, for_update=True)
+    closed_at: datetime = await conn.fetchval(
+        """UPDATE person SET closed_at = coalesce(closed_at, now()), updated_at = now()
+           WHERE id = $1 RETURNING closed_at""", participant_id)
+    return closed_at

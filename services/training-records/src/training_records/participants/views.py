@@ -1,31 +1,34 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from privacy_kit.app import DbConn
-from privacy_kit.auth import CurrentPrincipal, Principal, forbidden, require_roles
-from training_records.access import (
-    check_tenant,
-    log_reads,
-    reach_person,
-    require_staff_or_beheerder,
+from privacy_kit.auth import (
+    CurrentPrincipal,
+    Operator,
+    Principal,
+    Staff,
+    check_tenant_manager,
 )
+from privacy_kit.paging import Page, Paging, page_of
+from privacy_kit.preconditions import IfMatch
+from privacy_kit.sorting import SortOrder
+from training_records.access import check_registrar, log_reads, reach_person
 from training_records.participants import flows, service
 from training_records.participants.models import (
-    AccessLog,
     AccessLogEntry,
+    AccountClosure,
     BeheerderCreate,
     BeheerderRead,
     ParticipantCreate,
     ParticipantCreated,
-    ParticipantList,
     ParticipantRead,
     ParticipantUpdate,
     ParticipantUpdated,
-    RectificationHistory,
+    Rectification,
     RestrictionState,
 )
 from training_records.provider import TrainingRecordsProvider
@@ -33,7 +36,6 @@ from training_records.reading import read_person
 from training_records.sensitive import refuse_bsn
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
-Staff = Depends(require_roles("dpo", "operator"))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or bad token"},
@@ -66,37 +68,46 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {422: {
     responses={**_ERRORS, **_REFUSALS, 409: {"description": "E-mail already registered"}},
 )
 async def create_participant(
-    tenant_id: uuid.UUID, body: ParticipantCreate, conn: DbConn, principal: CurrentPrincipal
+    tenant_id: uuid.UUID, body: ParticipantCreate, conn: DbConn, principal: CurrentPrincipal,
+    response: Response,
 ) -> ParticipantCreated:
-    check_tenant(principal, tenant_id)
-    if not (principal.has("beheerder") or principal.has("operator")):
-        raise forbidden("Only a Beheerder of this organisation or an operator registers people.")
+    check_registrar(principal, tenant_id, "registers people")
     async with conn.transaction():
         created = await flows.register_participant(
             conn=conn, tenant_id=tenant_id, body=body, actor=principal.sub)
+        response.headers["ETag"] = await service.current_etag(conn=conn,
+                                                              participant_id=created.id)
+    response.headers["Location"] = f"/v1/tenants/{tenant_id}/participants/{created.id}"
     return ParticipantCreated(**created.model_dump())
 
 
+ParticipantSort = Annotated[SortOrder, Depends(service.PARTICIPANT_ORDERING)]
+HistorySort = Annotated[SortOrder, Depends(service.HISTORY_ORDERING)]
+
+
 @router.get(
-    "/participants", response_model=ParticipantList, responses=_ERRORS,
+    "/participants", response_model=Page[ParticipantRead], responses=_ERRORS,
     summary="List the tenant's participants (Beheerder of this tenant, or staff)",
     description="Every listed person's profile read is written to the access log. Restricted "
     "people appear only as id and `restricted: true` to Beheerders.",
 )
 async def list_participants(
     tenant_id: uuid.UUID, conn: DbConn, request: Request, principal: CurrentPrincipal,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-) -> ParticipantList:
-    require_staff_or_beheerder(principal, tenant_id)
+    page: Paging, sort: ParticipantSort,
+    restricted: Annotated[bool | None, Query(description="Only restricted (true) or "
+                                             "unrestricted (false) people")] = None,
+) -> Page[ParticipantRead]:
+    check_tenant_manager(principal, tenant_id)
     async with conn.transaction():
-        rows, total = await service.list_page(conn=conn, tenant_id=tenant_id, limit=limit,
-                                              offset=offset)
+        rows = await service.list_page(conn=conn, tenant_id=tenant_id, page=page, sort=sort,
+                                       restricted=restricted)
+        listed = page_of(rows, page, sort.cursor_key)
         hide = not principal.is_staff
-        items = [service.to_read(r, hide=hide) for r in rows]
+        items = [service.to_read(r, hide=hide) for r in listed.items]
         await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
                         subject_ids=[p.id for p in items if not p.restricted or not hide],
                         what="participant profile (list)")
-    return ParticipantList(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=items, next_cursor=listed.next_cursor)
 
 
 @router.get(
@@ -105,10 +116,11 @@ async def list_participants(
 )
 async def get_participant(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
+    principal: CurrentPrincipal, response: Response,
 ) -> ParticipantRead:
     reader = reach_person(principal, tenant_id, participant_id)
     row = await service.get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id)
+    response.headers["ETag"] = service.etag(row)
     participant = service.to_read(row, hide=reader.as_beheerder)
     if reader.is_other and not (reader.as_beheerder and participant.restricted):
         await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
@@ -121,50 +133,56 @@ async def get_participant(
     summary="Rectify a participant's data (the person, their Beheerder, or staff) (O24)",
     description="Only the fields sent change; each change is kept with old and new value, time "
     "and actor, and `subject.rectified` is emitted with the field names only. A birth date "
-    "corrected to under 16 without parental consent asks retention to erase the person (O6).",
+    "corrected to under 16 without parental consent asks retention to erase the person (O6). "
+    "Send the `ETag` you read as `If-Match` to be refused (412) rather than overwrite a "
+    "correction made in between.",
     responses={**_ERRORS, **_REFUSALS, 409: {"description": "Processing is restricted"}},
 )
 async def update_participant(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, body: ParticipantUpdate, conn: DbConn,
-    principal: CurrentPrincipal,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ParticipantUpdated:
     reach_person(principal, tenant_id, participant_id)
     async with conn.transaction():
-        return await flows.rectify_participant(
+        updated = await flows.rectify_participant(
             conn=conn, tenant_id=tenant_id, participant_id=participant_id, body=body,
-            actor=principal.sub)
+            actor=principal.sub, if_match=if_match)
+        response.headers["ETag"] = await service.current_etag(conn=conn,
+                                                              participant_id=participant_id)
+    return updated
 
 
 @router.get(
-    "/participants/{participant_id}/rectifications", response_model=RectificationHistory,
+    "/participants/{participant_id}/rectifications", response_model=Page[Rectification],
     responses=_ERRORS, summary="What was corrected, when and by whom (O24)",
 )
 async def rectification_history(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> RectificationHistory:
+    principal: CurrentPrincipal, page: Paging, sort: HistorySort,
+) -> Page[Rectification]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="rectification history")
-    return RectificationHistory(
-        participant_id=participant_id,
-        items=await service.history(conn=conn, person_id=participant_id))
+    rows = await service.history(conn=conn, person_id=participant_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)
 
 
 @router.get(
-    "/participants/{participant_id}/access-log", response_model=AccessLog, responses=_ERRORS,
+    "/participants/{participant_id}/access-log", response_model=Page[AccessLogEntry],
+    responses=_ERRORS,
     summary="Who read this person's data, when, and through which route (the person, staff)",
 )
 async def access_log(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, request: Request,
-    principal: CurrentPrincipal,
-) -> AccessLog:
+    principal: CurrentPrincipal, page: Paging, sort: HistorySort,
+) -> Page[AccessLogEntry]:
     await read_person(conn, principal=principal, request=request, tenant_id=tenant_id,
                       participant_id=participant_id, what="access log", beheerder=False)
+    where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        """SELECT actor_sub AS actor, actor_roles, what, route, read_at FROM access_log
-           WHERE subject_id = $1 ORDER BY id""", participant_id)
-    return AccessLog(participant_id=participant_id,
-                     items=[AccessLogEntry(**dict(r)) for r in rows])
+        f"""SELECT id, actor_sub AS actor, actor_roles, what, route, read_at FROM access_log
+            WHERE subject_id = $1 AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        participant_id, *args)
+    return page_of([AccessLogEntry(**dict(r)) for r in rows], page, sort.cursor_key)
 
 
 @router.get(
@@ -190,7 +208,7 @@ async def export_participant(
     "the fact of restriction. Restriction also arrives as the `subject.restricted` event.",
 )
 async def restrict(
-    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Principal = Staff
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Staff
 ) -> RestrictionState:
     return await _set_restriction(conn, tenant_id, participant_id, principal, restricted=True)
 
@@ -200,7 +218,7 @@ async def restrict(
     responses=_ERRORS, summary="Lift a restriction: everything is restored (DPO, operator)",
 )
 async def lift(
-    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Principal = Staff
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: Staff
 ) -> RestrictionState:
     return await _set_restriction(conn, tenant_id, participant_id, principal, restricted=False)
 
@@ -218,12 +236,31 @@ async def _set_restriction(
 
 
 @router.post(
+    "/participants/{participant_id}/closure", response_model=AccountClosure, responses=_ERRORS,
+    summary="Close a participant's account (their Beheerder, or staff)",
+    description="The training history lives while the account exists (O15). From the closure "
+    "on, the retention rules with the clock `account_closed` run: a retention sweep anonymises "
+    "the training history into the per-training and per-module aggregates (nothing of people "
+    "who opted out of anonymised data, O13) and erases the rest. Closing twice keeps the first "
+    "time.",
+)
+async def close_account(
+    tenant_id: uuid.UUID, participant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal
+) -> AccountClosure:
+    check_tenant_manager(principal, tenant_id)
+    async with conn.transaction():
+        closed_at = await service.close_account(conn=conn, tenant_id=tenant_id,
+                                                participant_id=participant_id)
+    return AccountClosure(participant_id=participant_id, closed_at=closed_at)
+
+
+@router.post(
     "/beheerders", status_code=201, response_model=BeheerderRead, responses=_ERRORS,
     summary="Register a Beheerder of this tenant (operator); its id is their token's `sub`",
 )
 async def create_beheerder(
     tenant_id: uuid.UUID, body: BeheerderCreate, conn: DbConn,
-    principal: Principal = Depends(require_roles("operator")),
+    principal: Operator,
 ) -> BeheerderRead:
     async with conn.transaction():
         allowed = await flows.special_data_allowed(conn=conn, tenant_id=tenant_id)
@@ -233,11 +270,13 @@ async def create_beheerder(
 
 
 @router.get(
-    "/beheerders", response_model=list[BeheerderRead], responses=_ERRORS,
+    "/beheerders", response_model=Page[BeheerderRead], responses=_ERRORS,
     summary="The tenant's Beheerders (its Beheerders, or staff)",
 )
 async def list_beheerders(
-    tenant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal
-) -> list[BeheerderRead]:
-    require_staff_or_beheerder(principal, tenant_id)
-    return await service.list_beheerders(conn=conn, tenant_id=tenant_id)
+    tenant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal, page: Paging,
+    sort: Annotated[SortOrder, Depends(service.BEHEERDER_ORDERING)],
+) -> Page[BeheerderRead]:
+    check_tenant_manager(principal, tenant_id)
+    rows = await service.list_beheerders(conn=conn, tenant_id=tenant_id, page=page, sort=sort)
+    return page_of(rows, page, sort.cursor_key)

@@ -52,7 +52,3 @@ class TenantRead(BaseModel):
     special_data_agreement: bool
     created_at: datetime
     updated_at: datetime
-
-
-class TenantList(BaseModel):
-    items: list[TenantRead]

@@ -7,6 +7,9 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.paging import PageParams
+from privacy_kit.preconditions import check_if_match, entity_tag
+from privacy_kit.sorting import Ordering, SortOrder
 from training_records.tenants.models import TenantCreate, TenantRead, TenantUpdate
 
 _COLUMNS = "id, name, contract_state, special_data_agreement, created_at, updated_at"
@@ -26,17 +29,43 @@ async def get(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> TenantRead |
     return TenantRead(**dict(row)) if row else None
 
 
-async def list_all(*, conn: asyncpg.Connection) -> list[TenantRead]:
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM tenant ORDER BY created_at, id")
+ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz"), "name": ("name", "text")},
+    tiebreak=("id", "uuid"), default="created_at",
+)
+
+
+async def list_page(
+    *, conn: asyncpg.Connection, page: PageParams, sort: SortOrder,
+    contract_state: str | None = None,
+) -> list[TenantRead]:
+    """Up to `page.limit + 1` tenants after the cursor (the extra one tells a next page)."""
+    where, order_by, args = sort.keyset(page, first_param=2)
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM tenant WHERE ($1::text IS NULL OR contract_state = $1)
+            AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
+        contract_state, *args,
+    )
     return [TenantRead(**dict(r)) for r in rows]
 
 
+def etag(tenant: TenantRead) -> str:
+    return entity_tag(tenant.id, tenant.updated_at)
+
+
 async def update(
-    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, body: TenantUpdate
+    *, conn: asyncpg.Connection, tenant_id: uuid.UUID, body: TenantUpdate,
+    if_match: str | None = None,
 ) -> TenantRead | None:
+    """The caller's transaction holds the row from the If-Match check to the update."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenant WHERE id = $1 FOR UPDATE",
+                              tenant_id)
+    if row is None:
+        return None
+    check_if_match(if_match, etag(TenantRead(**dict(row))))
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
-        return await get(conn=conn, tenant_id=tenant_id)
+        return TenantRead(**dict(row))
     sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
     row = await conn.fetchrow(
         f"UPDATE tenant SET {sets}, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}",

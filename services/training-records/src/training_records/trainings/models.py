@@ -38,8 +38,13 @@ class TrainingRead(BaseModel):
     created_at: datetime
 
 
-class TrainingList(BaseModel):
-    items: list[TrainingRead]
+class ModuleBenchmark(BaseModel):
+    """Anonymous progress of one module: current and anonymised participants together."""
+
+    module_id: uuid.UUID
+    participants: int = Field(description="People who started the module.")
+    completed: int
+    mean_time_spent_s: float | None = Field(description="Absent while the group is too small.")
 
 
 class Benchmark(BaseModel):
@@ -56,3 +61,4 @@ class Benchmark(BaseModel):
     pass_rate: float | None
     suppressed: bool
     minimum_group: int
+    modules: list[ModuleBenchmark] = []

@@ -6,7 +6,15 @@ import uuid
 
 import asyncpg
 
-from training_records.trainings.models import Benchmark, ModuleRead, TrainingCreate, TrainingRead
+from privacy_kit.paging import PageParams
+from privacy_kit.sorting import Ordering, SortOrder
+from training_records.trainings.models import (
+    Benchmark,
+    ModuleBenchmark,
+    ModuleRead,
+    TrainingCreate,
+    TrainingRead,
+)
 
 
 async def create(*, conn: asyncpg.Connection, body: TrainingCreate) -> TrainingRead:
@@ -25,11 +33,22 @@ async def create(*, conn: asyncpg.Connection, body: TrainingCreate) -> TrainingR
                         modules=modules, created_at=row["created_at"])
 
 
-async def list_all(*, conn: asyncpg.Connection) -> list[TrainingRead]:
-    rows = await conn.fetch("SELECT id, title, description, created_at FROM training "
-                            "ORDER BY created_at, id")
+ORDERING = Ordering(
+    {"created_at": ("created_at", "timestamptz"), "title": ("title", "text")},
+    tiebreak=("id", "uuid"), default="created_at",
+)
+
+
+async def list_page(
+    *, conn: asyncpg.Connection, page: PageParams, sort: SortOrder
+) -> list[TrainingRead]:
+    where, order_by, args = sort.keyset(page, first_param=1)
+    rows = await conn.fetch(
+        f"""SELECT id, title, description, created_at FROM training WHERE {where}
+            ORDER BY {order_by} LIMIT {page.limit + 1}""", *args)
     modules = await conn.fetch(
-        "SELECT id, training_id, position, title FROM training_module ORDER BY position")
+        """SELECT id, training_id, position, title FROM training_module
+           WHERE training_id = ANY($1::uuid[]) ORDER BY position""", [r["id"] for r in rows])
     by_training: dict[uuid.UUID, list[ModuleRead]] = {}
     for m in modules:
         by_training.setdefault(m["training_id"], []).append(
@@ -73,9 +92,26 @@ async def benchmark(
     )
     n = int(row["participants"])
     suppressed = n < max(minimum_group, 1)
+    modules = await conn.fetch(
+        """SELECT m.id AS module_id,
+                  count(p.participant_id) + coalesce(max(b.participants), 0) AS participants,
+                  count(p.completed_at) + coalesce(max(b.completed), 0) AS completed,
+                  coalesce(sum(p.time_spent_s), 0) + coalesce(max(b.time_spent_s), 0) AS spent
+           FROM training_module m
+           LEFT JOIN module_progress p ON p.module_id = m.id AND NOT EXISTS (
+               SELECT 1 FROM anonymisation_opt_out o
+               WHERE o.subject_id = p.participant_id AND o.opted_out)
+           LEFT JOIN module_benchmark b ON b.module_id = m.id
+           WHERE m.training_id = $1 GROUP BY m.id, m.position ORDER BY m.position""",
+        training_id,
+    )
     return Benchmark(
         training_id=training_id, participants=n,
         mean_score=None if suppressed else round(float(row["score_sum"]) / n, 2),
         pass_rate=None if suppressed else round(int(row["passed"]) / n, 4),
         suppressed=suppressed, minimum_group=minimum_group,
+        modules=[ModuleBenchmark(
+            module_id=m["module_id"], participants=m["participants"], completed=m["completed"],
+            mean_time_spent_s=None if m["participants"] < max(minimum_group, 1)
+            else round(int(m["spent"]) / m["participants"], 1)) for m in modules],
     )

@@ -1,0 +1,1 @@
+"""Benchmarks of the suite: `make bench` (or `python -m bench`) runs them all."""

@@ -1,0 +1,77 @@
+"""Retention's Kafka handlers: inventories in, acknowledgements and dry-run counts in, erasure
+triggers in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import asyncpg
+
+from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.protocol import (
+    ErasureCompleted,
+    Event,
+    InventoryPublished,
+    RetentionCounted,
+    SubjectErasureRequested,
+)
+from retention.erasure import service
+from retention.erasure.models import ErasureJobCreate
+from retention.register import service as register
+from retention.settings import Settings
+from retention.sweep import service as sweeps
+
+log = logging.getLogger(__name__)
+
+
+def subscriptions(settings: Settings) -> list[Subscription]:
+    deadline = timedelta(seconds=settings.erasure_deadline_s)
+
+    async def on_inventory(conn: asyncpg.Connection, event: Event[InventoryPublished]) -> None:
+        await register.record_inventory(conn=conn, inventory=event.payload,
+                                        published_at=event.occurred_at)
+
+    async def on_completed(conn: asyncpg.Connection, event: Event[ErasureCompleted]) -> None:
+        answer = event.payload
+        finished = await service.acknowledge(
+            conn=conn, job_id=answer.job_id, store=answer.store, counts=answer.counts,
+            erased=answer.erased, held=answer.held, secret=settings.certificate_secret,
+            source=settings.service_name,
+        )
+        if not finished:
+            return
+        await sweeps.job_finished(conn=conn, job_id=answer.job_id)
+        # A hold released while the job ran: erase what it kept right away.
+        if await service.released_holds_of(conn=conn, job_id=answer.job_id):
+            await service.follow_up(conn=conn, job_id=answer.job_id,
+                                    secret=settings.certificate_secret, deadline=deadline,
+                                    source=settings.service_name, requested_by="retention")
+
+    async def on_counted(conn: asyncpg.Connection, event: Event[RetentionCounted]) -> None:
+        answer = event.payload
+        await sweeps.record_count(conn=conn, sweep_id=answer.sweep_id, store=answer.store,
+                                  counts=answer.counts, secret=settings.certificate_secret,
+                                  deadline=deadline, source=settings.service_name)
+
+    async def on_subject_erasure_requested(
+        conn: asyncpg.Connection, event: Event[SubjectErasureRequested]
+    ) -> None:
+        request = ErasureJobCreate(scope="subject", subject_id=event.subject(),
+                                   reason=event.payload.reason)
+        try:
+            await service.create_job(
+                conn=conn, request=request, requested_by=event.source,
+                trigger=event.payload.trigger, secret=settings.certificate_secret,
+                deadline=deadline, source=settings.service_name,
+                expected_stores=settings.expected_stores,
+            )
+        except service.UnderLegalHold:
+            log.warning("erasure of a subject under legal hold was asked by %s; kept", event.source)
+
+    return subscribe(
+        on(InventoryPublished, on_inventory),
+        on(ErasureCompleted, on_completed),
+        on(RetentionCounted, on_counted),
+        on(SubjectErasureRequested, on_subject_erasure_requested),
+    )
