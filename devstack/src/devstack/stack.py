@@ -174,6 +174,33 @@ class Stack:
                 child.process.wait()
             child.log_file.close()
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one process, as a crash would (the fault tests use it)."""
+        child = next(c for c in self._children if c.name == name)
+        if child.process.poll() is None:
+            child.process.kill()
+            child.process.wait()
+
+    async def restart(self, name: str) -> None:
+        """Start one process again on its own port (stopping it first if it still runs) and
+        return when its /healthz answers 200."""
+        old = next(c for c in self._children if c.name == name)
+        if old.process.poll() is None:
+            old.process.send_signal(signal.SIGTERM)
+            try:
+                old.process.wait(10)
+            except subprocess.TimeoutExpired:
+                old.process.kill()
+                old.process.wait()
+        old.log_file.close()
+        self._children.remove(old)
+        self._spawn(name)
+        async with httpx.AsyncClient(timeout=2) as client:
+            await self._wait_healthy(client, self._children[-1])
+
+    def pid(self, name: str) -> int:
+        return next(c.process.pid for c in self._children if c.name == name)
+
     @property
     def running(self) -> dict[str, bool]:
         return {c.name: c.process.poll() is None for c in self._children}

@@ -25,6 +25,7 @@ from privacy_kit.app import install_observability, livez_router
 from privacy_kit.auth import TokenVerifier
 from privacy_kit.errors import install_error_handlers
 from privacy_kit.metrics import metrics_router
+from privacy_kit.validation import InputLimits, RequestHygieneMiddleware
 
 # What a browser page may send and read cross-origin. No cookies: the API takes bearer tokens.
 CORS_REQUEST_HEADERS = [
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.public_rate_limiter = RateLimiter(settings.public_rate_limit_per_minute)
+    # The same body limits and JSON hygiene as every service, before anything is forwarded
+    # (inside the observability middleware: a refusal is logged and counted like any answer).
+    app.add_middleware(RequestHygieneMiddleware, limits=InputLimits.from_settings(settings))
     install_observability(app, settings)
     if settings.cors_allow_origins:
         # Outermost: preflights are answered before anything else, and every answer (errors

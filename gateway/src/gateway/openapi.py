@@ -19,6 +19,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from gateway.proxy import Upstreams
 from gateway.routes import ROUTES, Route
+from privacy_kit.openapi import ERROR_SCHEMA, WRITES, error_response
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def merge_documents(
         security_schemes.update(components.get("securitySchemes") or {})
         known = {t["name"] for t in tags}
         tags += [t for t in doc.get("tags") or [] if t.get("name") not in known]
+    schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {"title": "Privacy Suite API", "version": "1", "description": DESCRIPTION},
@@ -117,6 +119,13 @@ def _decorate(operation: Any, upstream: str, method: str, path: str,
     operation = dict(operation)
     operation.setdefault("tags", [upstream])
     route = next((r for r in routes if r.matches(method, path)), None)
+    # What the gateway itself may answer, besides what the service does.
+    responses = operation.setdefault("responses", {})
+    gateway_statuses = [429, 502, 504] + ([413] if method.upper() in WRITES else [])
+    if route is None or not route.public:
+        gateway_statuses += [401, 403]
+    for status in gateway_statuses:
+        responses.setdefault(str(status), error_response(status))
     if route is not None and route.public:
         operation["security"] = []
     elif route is not None and route.roles:
@@ -184,6 +193,7 @@ _HEALTHZ: dict[str, Any] = {
             "is unavailable; `upstreams` gives each service's state and its own health body."
         ),
         "security": [],
-        "responses": {"200": {"description": "The gateway's state and each upstream's."}},
+        "responses": {"200": {"description": "The gateway's state and each upstream's."},
+                      "429": error_response(429)},
     }
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -26,6 +27,7 @@ HOP_BY_HOP = frozenset({
 })
 # The gateway's own server adds these; two of each would confuse clients.
 _OWN_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id"})
+log = logging.getLogger(__name__)
 
 
 class Upstreams:
@@ -35,22 +37,64 @@ class Upstreams:
         self.settings = settings
         self.urls = settings.upstreams
         self.clients: dict[str, httpx.AsyncClient] = {}
+        self.fresh_clients: dict[str, httpx.AsyncClient] = {}
+        self.retried = 0
 
     def open(self) -> None:
         timeout = httpx.Timeout(self.settings.upstream_timeout_s)
+        # Idle connections are dropped before the services' own keep-alive timeout (uvicorn: 5 s)
+        # so the gateway rarely sends on a connection the service is closing.
         limits = httpx.Limits(max_connections=self.settings.upstream_max_connections,
-                              max_keepalive_connections=20)
+                              max_keepalive_connections=20,
+                              keepalive_expiry=self.settings.upstream_keepalive_s)
+        no_reuse = httpx.Limits(max_connections=self.settings.upstream_max_connections,
+                                max_keepalive_connections=0)
         for name, url in self.urls.items():
             self.clients[name] = httpx.AsyncClient(
                 base_url=url, timeout=timeout, limits=limits, follow_redirects=False
             )
+            self.fresh_clients[name] = httpx.AsyncClient(
+                base_url=url, timeout=timeout, limits=no_reuse, follow_redirects=False
+            )
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(c.aclose() for c in self.clients.values()))
+        clients = [*self.clients.values(), *self.fresh_clients.values()]
+        await asyncio.gather(*(c.aclose() for c in clients))
         self.clients.clear()
+        self.fresh_clients.clear()
 
     def client(self, name: str) -> httpx.AsyncClient:
         return self.clients[name]
+
+    async def send(self, name: str, request: httpx.Request) -> httpx.Response:
+        """Send on a pooled connection; if the service had closed that connection before the
+        request reached it (no answer at all), send once more on a fresh connection."""
+        try:
+            return await self.clients[name].send(request, stream=True)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if not never_reached(exc, request.method) or name not in self.fresh_clients:
+                raise
+            self.retried += 1
+            log.info("%s closed a kept-alive connection (%s); sending %s %s again on a fresh one",
+                     name, exc, request.method, request.url.path)
+            return await self.fresh_clients[name].send(request, stream=True)
+
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def never_reached(exc: httpx.TransportError, method: str) -> bool:
+    """The connection was gone before any answer: the service had closed it (after an
+    unexpected error, or at its keep-alive timeout) and did not read what was sent on it.
+
+    A request that could not be written, or got a clean close and no byte back, is sent again
+    whatever its method; a reset while reading only for idempotent methods (RFC 9110 9.2.2).
+    """
+    if isinstance(exc, httpx.WriteError):
+        return True
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "without sending a response" in str(exc)
+    return isinstance(exc, httpx.ReadError) and method.upper() in _IDEMPOTENT
 
 
 def upstream_headers(request: Request) -> dict[str, str]:
@@ -85,7 +129,7 @@ async def forward(request: Request, upstream: str) -> Response:
         request.method, target, headers=upstream_headers(request), content=await request.body()
     )
     try:
-        answer = await client.send(outgoing, stream=True)
+        answer = await upstreams.send(upstream, outgoing)
     except httpx.TimeoutException as exc:
         timeout = upstreams.settings.upstream_timeout_s
         raise ApiError(

@@ -59,3 +59,4 @@ class RateLimiter:
         self._buckets = {
             k: b for k, b in self._buckets.items() if now - b.updated < full_after
         }
+

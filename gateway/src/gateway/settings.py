@@ -18,6 +18,8 @@ class Settings(ServiceSettings):
     # An upstream that has not answered within this many seconds gets a 504.
     upstream_timeout_s: float = 10.0
     upstream_max_connections: int = 100
+    # Below uvicorn's keep-alive timeout (5 s): an idle connection is dropped by us first.
+    upstream_keepalive_s: float = 4.0
     # /healthz asks every upstream at once and must stay quick even when one hangs.
     health_timeout_s: float = 2.0
     # Upstream OpenAPI documents are kept this long before /openapi.json asks again.
@@ -27,6 +29,10 @@ class Settings(ServiceSettings):
     # Requests per minute per signed-in person (their `sub`) or, without a valid token, per
     # client address. 0 switches the limit off.
     rate_limit_per_minute: int = 0
+    # Public routes (cookie choices, certificate checks, purposes) per client address: anyone
+    # can call them, so they are limited by default. 0 switches the limit off. The address is
+    # the connection's own unless it is one of the kit's TRUSTED_PROXIES.
+    public_rate_limit_per_minute: int = 120
 
     # Browser origins allowed to call the API (CORS), e.g. the platform's own site with its
     # cookie banner: "https://www.example.org,https://app.example.org". None by default: a

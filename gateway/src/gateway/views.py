@@ -56,11 +56,16 @@ async def proxy(request: Request) -> Response:
         raise ApiError(404, "not_found", f"No such resource: {path}.")
     # Metrics and the access log name the route row, never the raw path (it holds ids).
     request.state.route_template = route.template
+    # The connection's address, or the client's behind a trusted proxy (the kit's
+    # TRUSTED_PROXIES: a forged X-Forwarded-For from anyone else is ignored).
+    address = request.client.host if request.client else "unknown"
+    public_limiter: RateLimiter = request.app.state.public_rate_limiter
+    if route.public and public_limiter.enabled:
+        public_limiter.check(f"ip:{address}")
     limiter: RateLimiter = request.app.state.rate_limiter
     if limiter.enabled:
         principal = principal_or_none(request)
-        client = request.client.host if request.client else "unknown"
-        limiter.check(f"sub:{principal.sub}" if principal else f"ip:{client}")
+        limiter.check(f"sub:{principal.sub}" if principal else f"ip:{address}")
     authorize(request, route, path)
     span = trace.get_current_span()
     span.update_name(f"{request.method} {route.upstream}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -27,6 +28,7 @@ from privacy_kit.kafka import ensure_topics
 from privacy_kit.logs import configure_logging, request_id_var
 from privacy_kit.messages import MessageSender, messages_router
 from privacy_kit.metrics import MetricsHook, RequestObserver, metrics_router
+from privacy_kit.openapi import truthful_openapi
 from privacy_kit.outbox import OutboxRelay
 from privacy_kit.provider import (
     PrivacyProvider,
@@ -36,6 +38,7 @@ from privacy_kit.provider import (
 )
 from privacy_kit.query import reject_unknown_query_params
 from privacy_kit.settings import ServiceSettings
+from privacy_kit.validation import InputLimits, RequestHygieneMiddleware, guard_params
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +127,26 @@ def create_app(
         app.state.pool = pool
         app.state.relay = None
         app.state.consumer = None
+        app.state.kafka_waiting = None
         app.state.message_sender = None
         try:
             if settings.kafka_enabled:
+                async def start_kafka_parts() -> None:
+                    if settings.relay_enabled:
+                        app.state.relay = OutboxRelay(settings, pool)
+                        await app.state.relay.start()
+                    if settings.consumers_enabled and all_subscriptions:
+                        app.state.consumer = EventConsumer(settings, pool, all_subscriptions)
+                        await app.state.consumer.start()
+
                 try:
-                    missing = await ensure_topics(settings, create=settings.kafka_creates_topics)
-                    if missing and not settings.kafka_creates_topics:
-                        log.error("topics missing, run `python -m privacy_kit.topics`: %s",
-                                  ", ".join(missing))
+                    await _topics_ready(settings)
+                    await start_kafka_parts()
                 except Exception as exc:  # the outbox keeps events until the broker is back
-                    log.warning("could not check topics yet: %s", exc)
-                if settings.relay_enabled:
-                    app.state.relay = OutboxRelay(settings, pool)
-                    await app.state.relay.start()
-                if settings.consumers_enabled and all_subscriptions:
-                    app.state.consumer = EventConsumer(settings, pool, all_subscriptions)
-                    await app.state.consumer.start()
+                    log.warning("topics not ready yet (%s); relay and consumer start once "
+                                "they exist", exc)
+                    app.state.kafka_waiting = asyncio.create_task(
+                        _when_topics_exist(settings, start_kafka_parts), name="kafka-start")
             if provider is not None:
                 async with pool.acquire() as conn, conn.transaction():
                     await publish_inventory(conn, provider, settings.service_name)
@@ -152,6 +159,10 @@ def create_app(
         finally:
             for hook in on_stop:
                 await hook(app)
+            if app.state.kafka_waiting is not None:
+                app.state.kafka_waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await app.state.kafka_waiting
             for part in (app.state.message_sender, app.state.consumer, app.state.relay):
                 if part is not None:
                     await part.stop()
@@ -159,13 +170,17 @@ def create_app(
             telemetry.shutdown_tracing()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan,
-                  dependencies=[Depends(reject_unknown_query_params)])
+                  dependencies=[Depends(reject_unknown_query_params), Depends(guard_params)])
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider
+    app.state.input_limits = limits = InputLimits.from_settings(settings)
     # Inside the request-id middleware: a replayed answer gets the retry's own request id.
     app.add_middleware(IdempotencyMiddleware, ttl_s=settings.idempotency_ttl_s,
                        lease_s=settings.idempotency_lease_s)
+    # Outside the idempotency keys (an oversized body is refused before anything reads or keeps
+    # it), inside the observability middleware: a 413/422 carries the request id and is counted.
+    app.add_middleware(RequestHygieneMiddleware, limits=limits)
     install_observability(app, settings)
     install_error_handlers(app)
     app.include_router(_health_router(settings, health))
@@ -177,8 +192,34 @@ def create_app(
     for router in routers:
         app.include_router(router)
     document_idempotency(app)
+    truthful_openapi(app)
     telemetry.instrument_app(app)
     return app
+
+
+async def _topics_ready(settings: ServiceSettings) -> None:
+    """Create the missing topics (development) or check that the one-shot topics step made them
+    (production, `python -m privacy_kit.topics`); raise while any is missing."""
+    missing = await ensure_topics(settings, create=settings.kafka_creates_topics)
+    if missing and not settings.kafka_creates_topics:
+        log.error("topics missing, run `python -m privacy_kit.topics`: %s", ", ".join(missing))
+        raise RuntimeError(f"{len(missing)} topics missing")
+
+
+async def _when_topics_exist(settings: ServiceSettings, then: Callable[[], Awaitable[None]]) -> None:
+    """Topics (and their .dlq twins) exist with the configured partitions before the relay
+    produces anything: a topic auto-created by a first produce would get one partition."""
+    backoff = 0.5
+    while True:
+        await asyncio.sleep(backoff)
+        try:
+            await _topics_ready(settings)
+        except Exception as exc:
+            log.info("topics not ensured yet: %s", exc)
+            backoff = min(backoff * 2, 10.0)
+            continue
+        await then()
+        return
 
 
 def _merge(subscriptions: list[Subscription]) -> list[Subscription]:
@@ -210,13 +251,26 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
             return JSONResponse(body, 503)
         relay = request.app.state.relay
         consumer = request.app.state.consumer
+        reasons: list[str] = []
         body["relay"] = {"running": bool(relay and relay.running),
                          "last_error": relay.last_error if relay else None}
-        body["consumer"] = {
-            "running": bool(consumer and consumer.running),
-            "assigned": bool(consumer and consumer.assigned.is_set()),
-            "last_error": consumer.last_error if consumer else None,
-        }
+        if relay is not None and relay.last_error:
+            reasons.append(f"the outbox relay cannot publish: {relay.last_error}")
+        if consumer is not None:
+            body["consumer"] = consumer.health()
+            reasons += consumer.health()["problems"]
+        else:
+            body["consumer"] = {"running": False, "assigned": False, "last_error": None}
+        if settings.kafka_enabled and request.app.state.kafka_waiting is not None and (
+            not request.app.state.kafka_waiting.done()
+        ):
+            reasons.append("waiting for the broker to create the topics")
+        if body["dead_letters"]:
+            reasons.append(f"{body['dead_letters']} dead-lettered events wait for an operator")
+        if reasons:
+            # Still 200: the service serves its API; writes wait in the outbox. The gateway and
+            # operators read `status` and `reasons`.
+            body.update(status="degraded", reasons=reasons)
         return JSONResponse(body, 200)
 
     return router

@@ -71,15 +71,17 @@ class TokenVerifier:
     def _verify_person(self, token: str) -> Principal:
         try:
             key: Any = self.keys.key_for(token)
-            options = {"require": ["exp"]}
+            options = {"require": ["exp", "iat"]}
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience or None,
                 issuer=self.keys.issuer,
+                leeway=self.settings.jwt_leeway_s,
                 options=options,  # type: ignore[arg-type]
             )
+            self._check_lifetime(claims)
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("token_expired", "Your token has expired; sign in again.") from exc
         except jwt.InvalidSignatureError as exc:
@@ -92,6 +94,15 @@ class TokenVerifier:
                                f"The token has no '{self.claims.subject}' claim to say who you are.")
         return Principal(sub=sub, tenant=self.claims.tenant_of(claims),
                          roles=self.claims.roles_of(claims))
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A stolen token must not work for a century: cap exp - iat (and exp - now)."""
+        cap = self.settings.jwt_max_lifetime_s
+        if not isinstance(claims["iat"], int | float) or not isinstance(claims["exp"], int | float):
+            raise jwt.InvalidTokenError("iat and exp must be numbers")
+        longest = cap + self.settings.jwt_leeway_s
+        if claims["exp"] - claims["iat"] > longest or claims["exp"] - time.time() > longest:
+            raise jwt.InvalidTokenError(f"it is valid for longer than {cap} s")
 
 
 def unauthorized(code: str, message: str) -> ApiError:
@@ -106,6 +117,8 @@ def mint_token(
     sub: str | None = None,
     ttl_s: int = 8 * 3600,
     now: float | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
 ) -> str:
     """A development token (HS256). Production tokens come from the OIDC issuer."""
     issued = int(now if now is not None else time.time())
@@ -117,6 +130,10 @@ def mint_token(
     }
     if tenant:
         claims["tenant"] = tenant
+    if issuer:
+        claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

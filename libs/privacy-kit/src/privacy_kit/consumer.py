@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
@@ -76,6 +77,12 @@ class EventConsumer(Worker):
         # Started on the first dead letter and kept: most consumers never need one.
         self.dlq_producer = LazyProducer(settings)
         self.assigned = asyncio.Event()
+        # What health shows: records behind the log end, and when the broker last answered.
+        self.lag = 0
+        self.last_contact = time.monotonic()
+        self.rewinds = 0
+        self._fetched_since_check: dict[TopicPartition, int] = {}
+        self._rewound_at_end: dict[TopicPartition, int] = {}
 
     async def _close(self) -> None:
         if self._consumer is not None:
@@ -111,17 +118,39 @@ class EventConsumer(Worker):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    def health(self) -> dict[str, object]:
+        """Running, assigned, how far behind, and whether the broker answers: `problems` lists
+        what makes the service degraded."""
+        silent_s = time.monotonic() - self.last_contact
+        problems = []
+        if not self.running:
+            problems.append("the consumer has stopped")
+        elif silent_s > self.settings.consumer_stale_after_s:
+            problems.append(f"the consumer has not reached the broker for {silent_s:.0f} s")
+        if self.lag > self.settings.consumer_max_lag:
+            problems.append(f"the consumer is {self.lag} events behind")
+        return {"running": self.running, "assigned": self.assigned.is_set(),
+                "lag": self.lag, "last_contact_s": round(silent_s, 1), "rewinds": self.rewinds,
+                "last_error": self.last_error, "problems": problems}
+
     async def _run(self) -> None:
         self._consumer = consumer = await self._connect()
+        self.last_contact = time.monotonic()
+        next_check = time.monotonic()
         while True:
             try:
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
                 if consumer.assignment():
                     self.assigned.set()
                 for tp, records in batches.items():
+                    self.last_contact = time.monotonic()
                     for record in records:
                         await self.handle_record(record)
                         await consumer.commit({tp: record.offset + 1})
+                        self._fetched_since_check[tp] = record.offset
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.settings.consumer_position_check_s
+                    await self._check_positions(consumer)
                 self.last_error = None
             except asyncio.CancelledError:
                 raise
@@ -132,6 +161,46 @@ class EventConsumer(Worker):
                 log.exception("consumer %s loop failed; resuming from the committed offset", self.name)
                 await asyncio.sleep(1.0)
                 await self._rewind(consumer)
+
+    async def _check_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """Ask the broker for each partition's log end: that it answers keeps health green, the
+        difference is the lag, and a log end below our position means the broker lost or
+        recreated the topic; then we go back to the committed offset (or the beginning) instead
+        of waiting, unseen, for new events to pass our old position."""
+        assignment = list(consumer.assignment())
+        if not assignment:
+            self.last_contact = time.monotonic()
+            return
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(assignment), timeout=5)
+        except Exception as exc:  # health shows the silence; no rewind on a guess
+            log.info("consumer %s cannot ask the broker for log ends: %s", self.name, exc)
+            return
+        self.last_contact = time.monotonic()
+        lag = 0
+        for tp in assignment:
+            end = ends.get(tp)
+            if end is None:
+                continue
+            position = await consumer.position(tp)
+            fetched = self._fetched_since_check.pop(tp, -1)
+            if position > end and fetched < end and self._rewound_at_end.get(tp) != end:
+                committed = await consumer.committed(tp)
+                self._rewound_at_end[tp] = end
+                self.rewinds += 1
+                if committed is not None and committed <= end:
+                    log.warning("%s: %s ends at %d, before our position %d (the broker lost or "
+                                "recreated it); back to the committed offset %d",
+                                self.name, tp, end, position, committed)
+                    consumer.seek(tp, committed)
+                else:
+                    log.warning("%s: %s ends at %d, before our position %d and committed offset "
+                                "%s; reading it again from the beginning (handled events are "
+                                "skipped by their id)", self.name, tp, end, position, committed)
+                    await consumer.seek_to_beginning(tp)
+                continue
+            lag += max(0, end - position)
+        self.lag = lag
 
     async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():

@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -94,6 +95,14 @@ def install_error_handlers(app: FastAPI) -> None:
         message, details = describe_validation_errors(list(exc.errors()))
         return JSONResponse(error_body("invalid_request", message, details), 422)
 
+    # Handled here, not by the catch-all below: a handler for `Exception` makes Starlette re-raise
+    # after answering, and uvicorn then closes the keep-alive connection under the gateway.
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _unavailable)
+    app.add_exception_handler(OSError, _unavailable)
+    app.add_exception_handler(OverflowError, _out_of_range)  # type: ignore[arg-type]
+    app.add_exception_handler(UnicodeError, _not_unicode)  # type: ignore[arg-type]
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, ClientDisconnect):  # the caller hung up: nothing of ours went wrong
@@ -104,3 +113,50 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("internal_error", localize(message, request_language(request))), 500,
         )
+
+
+# The database refused a value (class 22) or it is too large for an index (class 54): the input
+# slipped past validation, so the caller still gets a 4xx; the log says where to tighten.
+_REFUSED_VALUES = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
+# The database is restarting, unreachable or full: worth trying again shortly.
+_DATABASE_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+                  asyncpg.InsufficientResourcesError)
+RETRY_AFTER_S = "5"
+
+
+def unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        error_body("service_unavailable",
+                   "This service cannot reach its database right now; try again in a few seconds."),
+        503, headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
+async def _database_error(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+    if isinstance(exc, _REFUSED_VALUES):
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(error_body(
+            "invalid_value", "A value in the request is out of range or too large to store."), 422)
+    if isinstance(exc, _DATABASE_AWAY):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return unavailable_response()
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        error_body("internal_error", "Something went wrong on our side; it has been logged."), 500)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("dependency unavailable on %s %s: %s: %s", request.method, request.url.path,
+                type(exc).__name__, exc)
+    return unavailable_response()
+
+
+async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+    log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(error_body(
+        "invalid_value", "A date or number in the request is out of range."), 422)
+
+
+async def _not_unicode(request: Request, exc: UnicodeError) -> JSONResponse:
+    log.warning("text that is not Unicode on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(error_body("invalid_value", "The request holds text that is not valid Unicode."), 422)

@@ -12,6 +12,19 @@ DEV_SERVICE_SECRET = "privacy-suite-development-service-secret-change-me"
 
 # The stores, by name, and the setting that holds each one's base URL (`<NAME>_URL`).
 STORES = ("training-records", "consent", "retention", "breach", "subject-rights")
+# An HS256 secret shorter than this many bytes can be brute-forced (RFC 7518 section 3.2).
+MIN_SECRET_BYTES = 32
+
+
+def weak_secret(value: str, development_values: tuple[str, ...] = ()) -> str | None:
+    """Why a secret must not be used in production, or None when it may."""
+    if not value or value in development_values or value == DEV_SECRET:
+        return "is a development value"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    if len(set(value)) < 8:
+        return "is not random (fewer than 8 distinct characters)"
+    return None
 
 
 class ServiceSettings(BaseSettings):
@@ -60,8 +73,15 @@ class ServiceSettings(BaseSettings):
     outbox_retention_s: float = 7 * 24 * 3600
     outbox_prune_interval_s: float = 3600
     consumers_enabled: bool = True
-    consumer_max_retries: int = 3
-    consumer_retry_backoff_s: float = 0.2
+    # A failing event is tried again in place only briefly (0.05 s, then 0.1 s), then parked
+    # in the dead letters so the rest of its partition is not held up.
+    consumer_max_retries: int = 2
+    consumer_retry_backoff_s: float = 0.05
+    # Every so often the consumer asks for the log ends: lag, broker contact, lost logs.
+    consumer_position_check_s: float = 5.0
+    # Health says degraded when the broker has not answered for this long, or the lag is larger.
+    consumer_stale_after_s: float = 30.0
+    consumer_max_lag: int = 10_000
     # How long the broker may hold a fetch with no new data: the floor of event latency.
     consumer_fetch_max_wait_ms: int = 100
 
@@ -92,6 +112,21 @@ class ServiceSettings(BaseSettings):
     smtp_from: str = "Privacy Suite <privacy@localhost>"
     smtp_poll_interval_s: float = 5.0
     smtp_max_attempts: int = 10
+
+    # A token whose exp lies further than this after its iat (or after now) is refused.
+    jwt_max_lifetime_s: int = 24 * 3600
+    jwt_leeway_s: int = 30
+
+    # Input limits (privacy_kit.validation): 413 above the byte limits, 422 for the rest.
+    max_body_bytes: int = 1024 * 1024
+    # Bodies other than JSON (a CSV import) may be larger; a route may cap them lower.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_json_depth: int = 32
+    max_json_keys: int = 1000
+    max_json_items: int = 100_000
+    max_string_chars: int = 20_000
+    # Ids in paths and `id`/`*_id` fields: a subject id is at most this long.
+    max_id_chars: int = 200
 
     otel_exporter_otlp_endpoint: str = ""
     # Every span as one JSON line in this file (devstack: `python -m devstack trace`).
@@ -154,14 +189,22 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:
         if self.environment == "production":
-            if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_SECRET:
+            if self.jwt_algorithm == "HS256" and (reason := weak_secret(self.jwt_secret)):
                 raise ValueError(
-                    "production refuses the development JWT secret: set JWT_SECRET or use RS256"
+                    f"production refuses this JWT_SECRET: it {reason}; set a random secret of "
+                    f"at least {MIN_SECRET_BYTES} bytes or use RS256 with OIDC_ISSUER_URL or JWKS_URL"
                 )
-            if self.service_token_secret == DEV_SERVICE_SECRET:
+            if reason := weak_secret(self.service_token_secret, (DEV_SERVICE_SECRET,)):
                 raise ValueError(
-                    "production refuses the development service token secret: set SERVICE_TOKEN_SECRET"
+                    f"production refuses this SERVICE_TOKEN_SECRET: it {reason}; set a random "
+                    f"secret of at least {MIN_SECRET_BYTES} bytes"
                 )
             if self.jwt_algorithm == "RS256" and not (self.jwks_url or self.oidc_issuer_url):
                 raise ValueError("RS256 needs JWKS_URL or OIDC_ISSUER_URL")
+            if not (self.jwt_issuer or self.oidc_issuer_url) or not self.jwt_audience:
+                raise ValueError("production needs JWT_ISSUER (or OIDC_ISSUER_URL) and "
+                                 "JWT_AUDIENCE: tokens of another issuer or meant for another "
+                                 "audience must be refused")
+            if not 0 < self.jwt_max_lifetime_s <= 7 * 24 * 3600:
+                raise ValueError("JWT_MAX_LIFETIME_S must be between 1 s and 7 days")
         return self

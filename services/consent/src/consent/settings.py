@@ -8,7 +8,7 @@ from fastapi import Depends
 from pydantic import model_validator
 
 from privacy_kit.deps import settings_dependency
-from privacy_kit.settings import ServiceSettings
+from privacy_kit.settings import MIN_SECRET_BYTES, ServiceSettings, weak_secret
 
 DEV_LEDGER_KEY = "privacy-suite-development-ledger-key-change-me"
 DEV_COOKIE_ID_SECRET = "privacy-suite-development-cookie-id-key"
@@ -49,8 +49,13 @@ class Settings(ServiceSettings):
     def _refuse_development_keys(self) -> Settings:
         if self.environment == "production" and self.ledger_key == DEV_LEDGER_KEY:
             raise ValueError("production refuses the development ledger key: set LEDGER_KEY")
-        if self.environment == "production" and self.cookie_id_secret == DEV_COOKIE_ID_SECRET:
-            raise ValueError("production refuses the development COOKIE_ID_SECRET")
+        if self.environment == "production" and (
+            reason := weak_secret(self.cookie_id_secret, (DEV_COOKIE_ID_SECRET,))
+        ):
+            raise ValueError(
+                f"production refuses this COOKIE_ID_SECRET: it {reason}; set a random secret "
+                f"of at least {MIN_SECRET_BYTES} bytes"
+            )
         return self
 
 

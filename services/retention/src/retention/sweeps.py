@@ -1,6 +1,7 @@
-"""Retention's background work: jobs whose stores missed their deadline become stuck and are
-asked again; retention sweeps start on their schedule; ended contracts are carried out (O18);
-the replay log forgets encrypted ids older than every backup."""
+"""Retention's background work: stores that have not answered an erasure job are asked again
+within seconds, with a growing pause; jobs whose stores missed their deadline become stuck;
+retention sweeps start on their schedule; ended contracts are carried out (O18); the replay
+log forgets encrypted ids older than every backup."""
 
 from __future__ import annotations
 
@@ -42,10 +43,12 @@ async def start(app: FastAPI) -> None:
     deadline = timedelta(seconds=settings.erasure_deadline_s)
 
     async def overdue(conn: asyncpg.Connection) -> None:
-        count = await service.reemit_overdue(conn=conn, deadline=deadline,
-                                             source=settings.service_name)
+        count = await service.reemit_overdue(
+            conn=conn, deadline=deadline, source=settings.service_name,
+            first_after=timedelta(seconds=settings.erasure_reemit_after_s),
+            longest_pause=timedelta(seconds=settings.erasure_reemit_max_pause_s))
         if count:
-            log.warning("%d erasure jobs are stuck: their missing stores are asked again", count)
+            log.warning("asked the missing stores of %d erasure jobs again", count)
 
     async def retention_sweep(conn: asyncpg.Connection) -> None:
         sweep_id = await retention_sweeps.start_scheduled(conn=conn, source=settings.service_name)

@@ -379,24 +379,37 @@ async def released_holds_of(*, conn: asyncpg.Connection, job_id: uuid.UUID) -> b
            WHERE h.job_id = $1 AND l.released_at IS NOT NULL""", job_id))
 
 
-async def reemit_overdue(*, conn: asyncpg.Connection, deadline: timedelta, source: str) -> int:
-    """Jobs whose stores missed the deadline become `stuck` (O25), and the stores that have not
-    answered are asked again. Stores answer a repeated request as the first (they erase what is
-    left, nothing twice), and only their first answer counts."""
+async def reemit_overdue(
+    *, conn: asyncpg.Connection, deadline: timedelta, source: str,
+    first_after: timedelta = timedelta(seconds=10), longest_pause: timedelta = timedelta(minutes=5),
+) -> int:
+    """Ask the stores that have not answered again: `first_after` the request, then after
+    twice as long each time (at most `longest_pause`), so an acknowledgement lost with a broker
+    costs seconds, not the deadline. Jobs whose stores missed the deadline become `stuck` (O25).
+    Stores answer a repeated request as the first (they erase what is left, nothing twice), and
+    only their first answer counts."""
     jobs = await conn.fetch(
-        """SELECT id, request_scope::text AS request_scope FROM erasure_job
-           WHERE status IN ('pending', 'stuck') AND deadline_at < now()
-           FOR UPDATE SKIP LOCKED"""
+        """SELECT id, reemitted, deadline_at < now() AS late,
+                  request_scope::text AS request_scope FROM erasure_job
+           WHERE status IN ('pending', 'stuck')
+             AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
+           FOR UPDATE SKIP LOCKED""",
+        first_after,
     )
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
+        pause = min(first_after * 2 ** min(job["reemitted"] + 1, 20), longest_pause)
         deadline_at = await conn.fetchval(
-            """UPDATE erasure_job SET overdue = true, reemitted = reemitted + 1, status = 'stuck',
-                   stuck_since = coalesce(stuck_since, now()),
-                   deadline_at = now() + $2::interval WHERE id = $1 RETURNING deadline_at""",
-            job["id"], deadline,
+            """UPDATE erasure_job SET reemitted = reemitted + 1, reemit_at = now() + $3::interval,
+                   overdue = overdue OR $2,
+                   status = CASE WHEN $2 THEN 'stuck' ELSE status END,
+                   stuck_since = CASE WHEN $2 THEN coalesce(stuck_since, now())
+                                 ELSE stuck_since END,
+                   deadline_at = CASE WHEN $2 THEN now() + $4::interval ELSE deadline_at END
+               WHERE id = $1 RETURNING deadline_at""",
+            job["id"], job["late"], pause, deadline,
         )
         scope = ErasureScope.model_validate_json(job["request_scope"])
         # Holds placed since the first request are honoured too.

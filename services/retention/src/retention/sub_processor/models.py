@@ -35,7 +35,7 @@ class SubProcessorCreate(BaseModel):
     @field_validator("location")
     @classmethod
     def _country_code(cls, value: str) -> str:
-        if not value.isalpha():
+        if not (value.isascii() and value.isalpha()):
             raise ValueError("a two-letter country code, e.g. NL or US")
         return value.upper()
 
@@ -52,7 +52,7 @@ class SubProcessorUpdate(BaseModel):
     @field_validator("location")
     @classmethod
     def _country_code(cls, value: str | None) -> str | None:
-        if value is not None and not value.isalpha():
+        if value is not None and not (value.isascii() and value.isalpha()):
             raise ValueError("a two-letter country code, e.g. NL or US")
         return value.upper() if value else value
 
