@@ -50,13 +50,17 @@ async def record(
 ) -> uuid.UUID:
     termination_id = uuid.uuid4()
     end = ends_at(body.end_date)
+    # The grace period runs from the contract's end, or from now for a termination recorded
+    # after its end: the tenant always gets the grace it was promised.
+    grace_from = max(end, datetime.now(UTC))
     try:
         async with conn.transaction():
             await conn.execute(
                 """INSERT INTO contract_termination (id, tenant_id, end_date, ends_at,
                        erase_after, reference, recorded_by)
                    VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-                termination_id, body.tenant_id, body.end_date, end, end + grace, body.reference,
+                termination_id, body.tenant_id, body.end_date, end, grace_from + grace,
+                body.reference,
                 actor)
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyTerminated from exc
