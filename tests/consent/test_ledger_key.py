@@ -3,6 +3,7 @@ are sealed once, at the first start); production refuses the development key."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -109,8 +110,10 @@ async def _forge_unsealed(conn, subject_id: str) -> None:
 
 
 def test_o11_production_refuses_the_development_ledger_key() -> None:
-    production = {"environment": "production", "jwt_secret": "x" * 40,
-                  "service_token_secret": "y" * 40, "cookie_id_secret": "z" * 40}
+    production = {"environment": "production", "jwt_secret": secrets.token_urlsafe(32),
+                  "service_token_secret": secrets.token_urlsafe(32),
+                  "cookie_id_secret": secrets.token_urlsafe(32),
+                  "jwt_issuer": "https://issuer", "jwt_audience": "privacy-suite"}
     with pytest.raises(ValidationError, match="ledger key"):
         Settings(**production)
     assert Settings(**production, ledger_key=KEY).ledger_key == KEY

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -27,6 +29,12 @@ Services = dict[str, tuple[FastAPI, httpx.AsyncClient]]
 ISSUER, AUDIENCE = "https://login.example.org", "privacy-suite"
 STRONG = "k3J9-vQ2x_Lm8#Tz5Wp1@Rb7Yc4!Hn6Df0Gs"
 SERVICE = "Zq8-Wd3_Pr5#Ks1@Vn7Yb2!Mc9Tf4Lh6Gj0X"
+
+# Retention's own production keys (not under test here): random ones.
+RETENTION_KEYS = {
+    "certificate_signing_key": base64.b64encode(os.urandom(32)).decode(),
+    "replay_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+}
 
 
 def _token(secret: str = DEV_SECRET, *, alg: str = "HS256", **overrides: object) -> str:
@@ -143,14 +151,14 @@ def test_production_refuses_development_and_weak_secrets() -> None:
                            oidc_issuer_url=ISSUER, jwt_audience=AUDIENCE,
                            service_token_secret=SERVICE)
     with pytest.raises(ValidationError, match="CERTIFICATE_SECRET"):
-        RetentionSettings(**base, jwt_secret=STRONG)  # the development certificate key
+        RetentionSettings(**base, **RETENTION_KEYS, jwt_secret=STRONG)  # the development certificate key
     with pytest.raises(ValidationError, match="CERTIFICATE_SECRET"):
-        RetentionSettings(**base, jwt_secret=STRONG, certificate_secret="short")
-    assert RetentionSettings(**base, jwt_secret=STRONG, certificate_secret=STRONG[::-1])
+        RetentionSettings(**base, **RETENTION_KEYS, jwt_secret=STRONG, certificate_secret="short")
+    assert RetentionSettings(**base, **RETENTION_KEYS, jwt_secret=STRONG, certificate_secret=STRONG[::-1])
     with pytest.raises(ValidationError, match="COOKIE_ID_SECRET"):
-        ConsentSettings(**base, jwt_secret=STRONG)  # the development cookie key
+        ConsentSettings(**base, ledger_key=secrets.token_urlsafe(32), jwt_secret=STRONG)  # the development cookie key
     with pytest.raises(ValidationError, match="COOKIE_ID_SECRET"):
-        ConsentSettings(**base, jwt_secret=STRONG, cookie_id_secret="b" * 40)
+        ConsentSettings(**base, ledger_key=secrets.token_urlsafe(32), jwt_secret=STRONG, cookie_id_secret="b" * 40)
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         GatewaySettings(environment="production", jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
                         service_token_secret=SERVICE)

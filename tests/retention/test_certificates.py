@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -42,14 +43,18 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_o25_production_refuses_the_development_signing_key() -> None:
     with pytest.raises(ValidationError, match="CERTIFICATE_SIGNING_KEY"):
         RetentionSettings(environment="production", jwt_algorithm="RS256", jwks_url="https://x",
-                          service_token_secret="s" * 40, certificate_secret="c" * 40,
+                          jwt_issuer="https://issuer", jwt_audience="privacy-suite",
+                          service_token_secret=secrets.token_urlsafe(32),
+                          certificate_secret=secrets.token_urlsafe(32),
                           replay_key=base64.urlsafe_b64encode(os.urandom(32)).decode())
     own = Ed25519PrivateKey.generate()
     pem = own.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     settings = RetentionSettings(
         environment="production", jwt_algorithm="RS256", jwks_url="https://x",
-        service_token_secret="s" * 40, certificate_secret="c" * 40, certificate_signing_key=pem,
+        jwt_issuer="https://issuer", jwt_audience="privacy-suite",
+        service_token_secret=secrets.token_urlsafe(32),
+        certificate_secret=secrets.token_urlsafe(32), certificate_signing_key=pem,
         replay_key=base64.urlsafe_b64encode(os.urandom(32)).decode())
     assert keys.key_id(settings.signing_key.public_key()) == keys.key_id(own.public_key())
 

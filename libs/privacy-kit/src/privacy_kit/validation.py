@@ -303,12 +303,29 @@ def unbounded_int_params(route: Any) -> set[str]:
     return names
 
 
+def declared_path_lengths(route: Any) -> dict[str, int]:
+    """Path parameters whose route declares its own `max_length` (e.g. a signed token)."""
+    dependant = getattr(route, "dependant", None)
+    lengths: dict[str, int] = {}
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for param in current.path_params:
+            for meta in param.field_info.metadata:
+                if isinstance(getattr(meta, "max_length", None), int):
+                    lengths[param.alias] = meta.max_length
+    return lengths
+
+
 async def guard_params(request: Request) -> None:
     """Dependency on every route: path and query parameters follow the same rules as bodies."""
     limits: InputLimits = getattr(request.app.state, "input_limits", None) or InputLimits()
     problems: list[dict[str, str]] = []
+    declared = declared_path_lengths(request.scope.get("route"))
     for name, value in request.path_params.items():
-        if isinstance(value, str) and (reason := text_problem(value, limits.max_id_chars)):
+        longest = declared.get(name, limits.max_id_chars)
+        if isinstance(value, str) and (reason := text_problem(value, longest)):
             problems.append({"field": name, "message": reason})
     bounded = unbounded_int_params(request.scope.get("route"))
     for name, value in request.query_params.multi_items():

@@ -19,7 +19,14 @@ StaffOrService = Annotated[Principal, Depends(require_roles(*STAFF, SERVICE_ROLE
 MAX_BODY = 16 * 1024
 
 
-@router.get("/unsubscribe/{token}", summary="What this unsubscribe link would do (changes nothing)")
+_LINK_ERRORS: dict[int | str, dict[str, str]] = {
+    400: {"description": "The link is damaged or was cut off"},
+    410: {"description": "The link has expired"},
+}
+
+
+@router.get("/unsubscribe/{token}", summary="What this unsubscribe link would do (changes nothing)",
+            responses=_LINK_ERRORS)
 async def get_offer(token: Token, conn: DbConn, settings: SettingsDep) -> UnsubscribeOffer:
     return await service.offer(conn=conn, settings=settings, token=token)
 
@@ -29,6 +36,7 @@ async def get_offer(token: Token, conn: DbConn, settings: SettingsDep) -> Unsubs
     description="The body must be `List-Unsubscribe=One-Click` (form-urlencoded or multipart), "
     "as mail clients send it. Withdraws the link's purposes in the consent ledger (method "
     "`unsubscribe-link`). Link expired: 410; link damaged: 400.",
+    responses=_LINK_ERRORS,
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
             "List-Unsubscribe": {"type": "string", "const": "One-Click"}}},
