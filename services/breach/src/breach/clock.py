@@ -14,7 +14,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field, computed_field
 
 from privacy_kit.errors import ApiError
 
@@ -60,6 +60,36 @@ def _zone(name: str) -> ZoneInfo:
 def local(value: datetime | None, zone: str = AMSTERDAM) -> datetime | None:
     """The same instant on the Amsterdam wall clock (CET/CEST), for people to read."""
     return value.astimezone(_zone(zone)) if value is not None else None
+
+
+class IncidentTimes(BaseModel):
+    """When a breach happened and was discovered and noticed, in UTC as stored and beside each
+    the same instant on the Amsterdam wall clock, for the people who read a report or notice."""
+
+    occurred_from: datetime | None
+    occurred_until: datetime | None
+    discovered_at: datetime
+    aware_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def occurred_from_amsterdam(self) -> datetime | None:
+        return local(self.occurred_from)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def occurred_until_amsterdam(self) -> datetime | None:
+        return local(self.occurred_until)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def discovered_at_amsterdam(self) -> datetime | None:
+        return local(self.discovered_at)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def aware_at_amsterdam(self) -> datetime | None:
+        return local(self.aware_at)
 
 
 def refuse_future(now: datetime, tolerance_s: float, **times: datetime | None) -> None:

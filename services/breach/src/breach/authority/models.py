@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from breach.clock import Instant, local
+from breach.clock import IncidentTimes, Instant, local
 from breach.register.models import Art34Exception, Risk
 
 
@@ -66,7 +66,7 @@ class NotificationPart(BaseModel):
     status: str
 
 
-class TimelinePart(BaseModel):
+class TimelinePart(IncidentTimes):
     occurred_from: datetime | None
     occurred_until: datetime | None
     ongoing: bool
@@ -77,26 +77,6 @@ class TimelinePart(BaseModel):
     reported_at: datetime | None
     late: bool
     delay_reason: str | None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def occurred_from_amsterdam(self) -> datetime | None:
-        return local(self.occurred_from)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def occurred_until_amsterdam(self) -> datetime | None:
-        return local(self.occurred_until)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def discovered_at_amsterdam(self) -> datetime | None:
-        return local(self.discovered_at)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def aware_at_amsterdam(self) -> datetime | None:
-        return local(self.aware_at)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from breach.clock import Instant, local
+from breach.clock import IncidentTimes, Instant, local
 from breach.register.models import Nature, Risk, State
 
 
@@ -21,7 +21,7 @@ class Contact(BaseModel):
     phone: str
 
 
-class NoticeContent(BaseModel):
+class NoticeContent(IncidentTimes):
     """What a Beheerder needs for their own report to the AP (Art. 33(3))."""
 
     title: str
@@ -44,21 +44,6 @@ class NoticeContent(BaseModel):
     member_states: list[str]
     risk: Risk | None = Field(description="The platform's own assessment, if made yet")
     state: State
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def discovered_at_amsterdam(self) -> datetime | None:
-        return local(self.discovered_at)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def occurred_from_amsterdam(self) -> datetime | None:
-        return local(self.occurred_from)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def occurred_until_amsterdam(self) -> datetime | None:
-        return local(self.occurred_until)
 
 
 class TenantNotice(BaseModel):
