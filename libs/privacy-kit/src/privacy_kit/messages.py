@@ -11,7 +11,6 @@ deployments that hand mail to another system).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -31,7 +30,7 @@ from privacy_kit.db import rows_affected
 from privacy_kit.deps import DbConn
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.worker import Worker, listen, unlisten
+from privacy_kit.worker import Worker, listen, unlisten, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +156,7 @@ class MessageSender(Worker):
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("message sender failed: %s", self.last_error)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.smtp_poll_interval_s)
+            await wait_until_set(self._wake, self.settings.smtp_poll_interval_s)
 
     async def send_batch(self, limit: int = 20) -> int:
         """Send up to `limit` messages; each is marked sent only after the server accepted it."""

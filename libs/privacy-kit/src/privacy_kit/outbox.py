@@ -17,7 +17,7 @@ from privacy_kit.events import Envelope
 from privacy_kit.kafka import topic_name
 from privacy_kit.protocol import Payload, envelope
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.worker import LazyProducer, Worker, listen, unlisten
+from privacy_kit.worker import LazyProducer, Worker, listen, unlisten, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,7 @@ class OutboxRelay(Worker):
                 log.warning("outbox relay cannot publish yet: %s", self.last_error)
                 backoff = min(backoff * 2, 10.0)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            await wait_until_set(self._wake, backoff)
 
     async def _prune_when_due(self) -> None:
         """Sent rows are kept for `outbox_retention_s` (to look into), then deleted."""

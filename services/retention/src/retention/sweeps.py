@@ -6,7 +6,6 @@ log forgets encrypted ids older than every backup."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -14,6 +13,7 @@ from datetime import timedelta
 import asyncpg
 from fastapi import FastAPI
 
+from privacy_kit.worker import cancel_and_wait
 from retention.erasure import service
 from retention.replay import service as replay
 from retention.settings import Settings
@@ -83,6 +83,4 @@ async def start(app: FastAPI) -> None:
 
 async def stop(app: FastAPI) -> None:
     for task in getattr(app.state, "background", []):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, task.get_name())
