@@ -139,7 +139,7 @@ class Joined(Text):
     parts: list[str]
     sep: str
 
-    def __new__(cls, parts: Iterable[str], sep: str) -> Joined:  # type: ignore[misc]
+    def __new__(cls, parts: Iterable[str], sep: str) -> Joined:
         items = list(parts)
         text = str.__new__(cls, sep.join(items))
         text.msgid, text.params, text.translator = str(text), {}, tr
