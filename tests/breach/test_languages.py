@@ -4,6 +4,7 @@ otherwise."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 DUTCH = {"Accept-Language": "nl"}
 
@@ -44,3 +45,15 @@ async def test_a_time_without_an_offset_in_dutch_and_in_english(bs) -> None:
     assert english.json()["error"]["details"][0]["message"].startswith(
         "give the time with its UTC offset (e.g. 2026-03-28T10:00:00+01:00, or "
         "2026-03-28T09:00:00Z for UTC)")
+
+
+async def test_a_time_in_the_future_in_dutch(bs) -> None:
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    r = await bs.client.post("/v1/breaches", headers={**bs.dpo, **DUTCH}, json={
+        "title": "Lost laptop", "description": "Unencrypted laptop lost on a train.",
+        "discovered_at": future})
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["code"] == "time_in_future"
+    assert error["message"].startswith(f"discovered_at ({future}) ligt in de toekomst (het is nu ")
+    assert error["details"] == [{"field": "discovered_at", "message": "ligt in de toekomst"}]

@@ -18,6 +18,9 @@ async def test_a_refusal_on_no_accepted_ground_in_dutch_and_in_english(rights) -
     assert dutch.status_code == english.status_code == 422
     assert dutch.headers["content-language"] == "nl"
     assert dutch.json()["error"]["code"] == "ground_not_accepted"
+    assert dutch.json()["error"]["details"] == [{"field": "ground",
+                                                 "message": "geen toegestane grond"}]
+    assert english.json()["error"]["details"][0]["message"] == "not an accepted ground"
     assert dutch.json()["error"]["message"] == (
         "'busy' is geen grond waarop dit verzoek kan worden geweigerd. Toegestaan: "
         "manifestly_unfounded (het verzoek is kennelijk ongegrond (art. 12 lid 5 AVG)); "

@@ -72,12 +72,21 @@ def describe_validation_errors(
     return message, details
 
 
+def _said_in(details: Any, language: str) -> Any:
+    """Details whose `message` is a `tr(...)` text, in `language`; anything else as it is."""
+    if not isinstance(details, list):
+        return details
+    return [{**d, "message": d["message"].in_language(language)}
+            if isinstance(d, dict) and isinstance(d.get("message"), Text) else d for d in details]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         language = request_language(request)
         return JSONResponse(
-            error_body(exc.code, localize(exc.message, language), exc.details), exc.status_code,
+            error_body(exc.code, localize(exc.message, language), _said_in(exc.details, language)),
+            exc.status_code,
             headers={**(exc.headers or {}), "Content-Language": language},
         )
 

@@ -104,7 +104,7 @@ def refuse_future(now: datetime, tolerance_s: float, **times: datetime | None) -
             422, "time_in_future",
             tr("{name} ({value}) lies in the future (now is {now}); record times that have "
                "happened.", name=name, value=value.isoformat(), now=now.isoformat()),
-            details=[{"field": n, "message": "lies in the future"} for n, _ in late],
+            details=[{"field": n, "message": tr("lies in the future")} for n, _ in late],
         )
 
 

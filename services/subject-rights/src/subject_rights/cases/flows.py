@@ -570,7 +570,7 @@ def check_ground(kind: str, ground: str) -> None:
            ground=ground, effort=NOT_ACCEPTED[0], backup=NOT_ACCEPTED[1],
            accepted=Joined([Joined([f"{g} (", REFUSAL_GROUNDS[g], ")"], "") for g in accepted],
                            "; ")),
-        details=[{"field": "ground", "message": "not an accepted ground"}])
+        details=[{"field": "ground", "message": tr("not an accepted ground")}])
 
 
 async def refuse(
