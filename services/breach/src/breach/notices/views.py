@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from breach.clock import Now, refuse_future
+from breach.i18n import tr
 from breach.lookup import DirectoryUnavailable
 from breach.notices import service
 from breach.notices.models import (
@@ -35,8 +36,8 @@ people_router = APIRouter(prefix="/v1/breaches", tags=["breaches"])
 
 def _beheerder_tenant(principal: Principal) -> str:
     if not principal.has("beheerder") or not principal.tenant:
-        raise forbidden("Breach notices are for a Beheerder of the organisation, or platform "
-                        "staff; your own notices are at /v1/breach-notices/mine.")
+        raise forbidden(tr("Breach notices are for a Beheerder of the organisation, or "
+                           "platform staff; your own notices are at /v1/breach-notices/mine."))
     return principal.tenant
 
 
@@ -69,7 +70,7 @@ async def list_notices(
     if not principal.is_staff:
         own = _beheerder_tenant(principal)
         if tenant_id not in (None, own):
-            raise forbidden("This belongs to another organisation.")
+            raise forbidden(tr("This belongs to another organisation."))
         tenant_id = own
     rows = await service.list_notices(
         conn=conn, now=now, settings=settings, tenant_id=tenant_id, breach_id=breach_id,
@@ -165,7 +166,8 @@ async def tell_people(
         located = await directory.locate(todo, contacts=True)
     except DirectoryUnavailable as exc:
         raise ApiError(503, "directory_unavailable",
-                       "training-records cannot be reached for the addresses; try again.") from exc
+                       tr("training-records cannot be reached for the addresses; try "
+                          "again.")) from exc
     async with conn.transaction():
         return await service.tell_people(
             conn=conn, breach_id=breach_id, subject_ids=todo, located=located, already=told,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from breach import timeline
 from breach.clock import Now, refuse_future
+from breach.i18n import tr
 from breach.lookup import DirectoryUnavailable, Located, SubjectDirectory
 from breach.register import service
 from breach.register.models import (
@@ -63,7 +64,8 @@ async def locate(directory: SubjectDirectory, subject_ids: list[str],
         return None
     if located.unknown_tenants:
         raise ApiError(422, "unknown_tenant",
-                       "No client organisation has the id(s): " + ", ".join(located.unknown_tenants[:10]),
+                       tr("No client organisation has the id(s): {ids}",
+                          ids=", ".join(located.unknown_tenants[:10])),
                        details=[{"field": "tenant_ids", "message": t} for t in located.unknown_tenants])
     return located
 

@@ -14,6 +14,7 @@ from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging
 from privacy_kit.sorting import SortOrder
 from retention.erasure import service as erasure
+from retention.i18n import tr
 from retention.legal_hold import service
 from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
 from retention.settings import SettingsDep
@@ -28,8 +29,9 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> Legal
         known = await erasure.known_categories(conn=conn)
         if body.category not in known:
             raise ApiError(422, "unknown_category",
-                           f"body.category: no store declares the category '{body.category}'; "
-                           f"the known categories are: {', '.join(known) or 'none yet'}.")
+                           tr("body.category: no store declares the category '{category}'; the "
+                              "known categories are: {known}.", category=body.category,
+                              known=", ".join(known) or tr("none yet")))
     async with conn.transaction():
         return await service.place(conn=conn, hold=body, actor=staff.sub)
 
@@ -52,7 +54,7 @@ async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
     async with conn.transaction():
         hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
         if hold is None:
-            raise ApiError(404, "not_found", "There is no active legal hold with this id.")
+            raise ApiError(404, "not_found", tr("There is no active legal hold with this id."))
         follow_ups = []
         for job_id in await erasure.jobs_kept_by(conn=conn, hold_id=hold_id):
             follow_up = await erasure.follow_up(

@@ -30,6 +30,7 @@ from subject_rights.cases.models import (
     VerificationSubmission,
 )
 from subject_rights.clients import http_of
+from subject_rights.i18n import tr
 from subject_rights.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/subject-requests", tags=["subject requests"])
@@ -96,13 +97,13 @@ async def inbox(
                                         **filters)
     if principal.has("beheerder"):
         if tenant_id is not None and tenant_id != principal.tenant:
-            raise forbidden("You see only your own organisation's requests.")
+            raise forbidden(tr("You see only your own organisation's requests."))
         if principal.tenant is None:
-            raise forbidden("Your token names no organisation.")
+            raise forbidden(tr("Your token names no organisation."))
         return await service.list_cases(conn, settings=settings, paging=paging,
                                         tenant_id=principal.tenant, **filters)
     if tenant_id is not None:
-        raise forbidden("An organisation's inbox is for its Beheerders.")
+        raise forbidden(tr("An organisation's inbox is for its Beheerders."))
     return await service.list_cases(conn, settings=settings, paging=paging,
                                     subject_id=principal.sub, **filters)
 
@@ -127,7 +128,7 @@ async def verify(request_id: uuid.UUID, body: VerificationSubmission,
     """Holding the code is enough (the mail may reach someone without an account); the answer
     says only that it worked."""
     if body.code is None and principal is None:
-        raise ApiError(401, "missing_token", "Send the one-time code, or sign in.")
+        raise ApiError(401, "missing_token", tr("Send the one-time code, or sign in."))
     row = await flows.verify(conn, http_of(request), settings, principal, request_id,
                              code=body.code, method=body.method, note=body.note)
     return VerificationResult(id=row["id"], kind=row["kind"], status=row["status"],
@@ -206,8 +207,8 @@ async def rebuild_bundle(request_id: uuid.UUID, body: NoteOnly, principal: Curre
     check_controller(principal, row, body.instruction_reference)
     if row["kind"] not in ("access", "portability") or row["status"] not in (
             "in_progress", "completed"):
-        raise ApiError(409, "no_bundle", "Only an approved access or portability request has "
-                       "a bundle.")
+        raise ApiError(409, "no_bundle", tr("Only an approved access or portability request "
+                                            "has a bundle."))
     row = await flows.build_bundle(conn, http_of(request), settings, row)
     return await service.read(conn, row, settings)
 
@@ -223,13 +224,14 @@ async def download_bundle(request_id: uuid.UUID, principal: CurrentPrincipal, co
     if not (is_subject(principal, row, settings) or (
             row["tenant_id"] is not None and principal.has("beheerder")
             and principal.tenant == row["tenant_id"])):
-        raise forbidden("Only the person, or their organisation's Beheerder, downloads the data.")
+        raise forbidden(tr("Only the person, or their organisation's Beheerder, downloads the "
+                           "data."))
     async with conn.transaction():
         bundle = await conn.fetchrow(
             """SELECT id, expires_at, content FROM access_bundle WHERE request_id = $1
                ORDER BY created_at DESC LIMIT 1 FOR UPDATE""", request_id)
         if bundle is None:
-            raise ApiError(404, "no_bundle", "There is no bundle for this request.")
+            raise ApiError(404, "no_bundle", tr("There is no bundle for this request."))
         if bundle["expires_at"] <= datetime.now(UTC):
             await conn.execute("DELETE FROM access_bundle WHERE request_id = $1 AND "
                                "expires_at <= now()", request_id)
@@ -241,8 +243,8 @@ async def download_bundle(request_id: uuid.UUID, principal: CurrentPrincipal, co
                    VALUES ($1, $2, $3, $4)""",
                 bundle["id"], request_id, principal.sub, sorted(principal.roles))
     if expired:
-        raise ApiError(410, "bundle_expired", "The bundle has expired and was deleted; ask the "
-                       "controller to assemble it again.")
+        raise ApiError(410, "bundle_expired", tr("The bundle has expired and was deleted; ask "
+                                                 "the controller to assemble it again."))
     return Response(bytes(bundle["content"]), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="subject-request-{request_id}.zip"',
         "Cache-Control": "no-store"})
@@ -260,8 +262,8 @@ async def erasure_request(subject_id: str, principal: CurrentPrincipal, conn: Db
                                                                      "my account."}}},
                           )] = None) -> Case:
     if principal.sub != subject_id:
-        raise forbidden("Only the person themself asks this; others file a request on their "
-                        "behalf at /v1/subject-requests.")
+        raise forbidden(tr("Only the person themself asks this; others file a request on "
+                           "their behalf at /v1/subject-requests."))
     create = SubjectRequestCreate(kind="erasure", details=body.details if body else "")
     row = await flows.file_request(conn, http_of(request), settings, principal, create)
     return await service.read(conn, row, settings)
