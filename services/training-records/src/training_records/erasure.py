@@ -12,10 +12,8 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
-from privacy_kit.outbox import emit
-from privacy_kit.protocol import SubjectErasureRequested
 from privacy_kit.provider import ErasureScope
-from training_records import anonymisation
+from training_records import anonymisation, ended_accounts
 from training_records.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -362,11 +360,8 @@ async def _erase_closed_accounts(
     ids = [str(p["id"]) for p in gone]
     await _forget_actors(conn, ids)
     # The account has ended: its events still here go, and every other store is asked to
-    # erase the person too (O25), through retention, as for any erasure.
+    # erase the person too (O25), through retention, as for any erasure: queued in this
+    # transaction, asked right after it (ended_accounts), so the job's answer goes first.
     await conn.execute("DELETE FROM outbox WHERE subject_id = ANY($1::text[])", ids)
-    for person in gone:
-        await emit(conn, SubjectErasureRequested(reason="account_closed_term_ended",
-                                                 trigger="retention sweep"),
-                   source=STORE, subject_id=str(person["id"]),
-                   tenant_id=str(person["tenant_id"]) if person["tenant_id"] else None)
+    await ended_accounts.queue(conn, gone)
     return counts
