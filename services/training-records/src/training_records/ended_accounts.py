@@ -11,7 +11,6 @@ turns them into requests right after the commit, in batches."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
@@ -19,6 +18,7 @@ from fastapi import FastAPI
 
 from privacy_kit.outbox import emit_many
 from privacy_kit.protocol import SubjectErasureRequested
+from privacy_kit.worker import cancel_and_wait
 from training_records.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,6 @@ async def start(app: FastAPI) -> None:
 async def stop(app: FastAPI) -> None:
     task = getattr(app.state, "ended_accounts", None)
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, "ended-accounts")
 
 
