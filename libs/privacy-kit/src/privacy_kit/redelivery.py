@@ -133,8 +133,10 @@ class BrokerWatch:
         if missing and not self.settings.kafka_creates_topics:
             raise RuntimeError(f"the broker was reset ({reason}) and {len(missing)} topics are "
                                "missing: run `python -m privacy_kit.topics`")
+        # Rows older than the retention are pruned anyway: the window is at most that.
+        window = min(self.settings.relay_republish_window_s, self.settings.outbox_retention_s)
         async with pool.acquire() as conn:
-            again = await republish_since(conn, window_s=self.settings.relay_republish_window_s)
+            again = await republish_since(conn, window_s=window)
         self.resets += 1
         self.acked_end.clear()
         self._went_back = None
@@ -142,5 +144,5 @@ class BrokerWatch:
         self.last_reset = {"reason": reason, "republished": again,
                            "at_monotonic": round(time.monotonic(), 1)}
         log.warning("the broker was reset (%s): topics ensured, %d sent events queued again "
-                    "(window %g s)", reason, again, self.settings.relay_republish_window_s)
+                    "(window %g s)", reason, again, window)
         return again
