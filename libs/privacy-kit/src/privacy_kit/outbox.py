@@ -149,6 +149,7 @@ class OutboxRelay(Worker):
     async def _close(self) -> None:
         await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self.wake)
         await self.producer.stop()
+        await self.watch.close()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()

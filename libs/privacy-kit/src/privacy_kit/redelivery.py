@@ -57,6 +57,7 @@ class BrokerWatch:
         self.checked_at = 0.0
         self.resets = 0
         self.last_reset: dict[str, Any] | None = None
+        self._admin: AIOKafkaAdminClient | None = None
 
     def acknowledged(self, results: Iterable[Any]) -> None:
         """Note the broker's answers (`RecordMetadata`) to a publish.
@@ -84,16 +85,19 @@ class BrokerWatch:
         """Ask the broker; the reason it was reset, or None. Raises when it cannot be asked."""
         if self._went_back is not None:
             return self._went_back
-        admin = AIOKafkaAdminClient(
-            **kafka_connection(self.settings),
-            request_timeout_ms=self.settings.kafka_request_timeout_ms,
-        )
-        await admin.start()
+        if self._admin is None:  # kept between checks; its metadata requests name no topic
+            admin = AIOKafkaAdminClient(
+                **kafka_connection(self.settings),
+                request_timeout_ms=self.settings.kafka_request_timeout_ms,
+            )
+            await admin.start()
+            self._admin = admin
         try:
-            cluster = await admin.describe_cluster()
-            topics = set(await admin.list_topics())
-        finally:
-            await admin.close()
+            cluster = await self._admin.describe_cluster()
+            topics = set(await self._admin.list_topics())
+        except Exception:
+            await self.close()
+            raise
         cluster_id = cluster.get("cluster_id")
         known, self.cluster_id = self.cluster_id, cluster_id
         self.checked_at = time.monotonic()
@@ -112,6 +116,12 @@ class BrokerWatch:
             if end is not None and end < acked:
                 return f"{tp.topic}[{tp.partition}] ends at {end}, below the {acked} acknowledged"
         return None
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await self._admin.close()
+            self._admin = None
 
     async def _log_ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         # Only asked once every topic exists: a metadata request may create a missing one.
