@@ -257,7 +257,9 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
         consumer = request.app.state.consumer
         reasons: list[str] = []
         body["relay"] = {"running": bool(relay and relay.running),
-                         "last_error": relay.last_error if relay else None}
+                         "last_error": relay.last_error if relay else None,
+                         "broker_resets": relay.watch.resets if relay else 0,
+                         "last_reset": relay.watch.last_reset if relay else None}
         if relay is not None and relay.last_error:
             reasons.append(f"the outbox relay cannot publish: {relay.last_error}")
         if consumer is not None:
