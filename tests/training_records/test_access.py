@@ -51,7 +51,7 @@ async def test_o2_another_tenants_beheerder_gets_403_on_every_participant_and_re
             r = await tr.client.request(method, url, headers=headers, json=body)
             assert r.status_code == 403, (method, url, r.status_code, r.text)
             assert r.json()["error"]["code"] == "forbidden"
-    assert await tr.fetchval("SELECT count(*) FROM access_log WHERE subject_id = $1",
+    assert await tr.fetchval("SELECT count(*) FROM access_log WHERE subject_id = $1::uuid::text",
                              uuid.UUID(pid)) == 0
 
 

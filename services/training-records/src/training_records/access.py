@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 from fastapi import Request
 
+from privacy_kit.access_log import access_reason, log_read, route_of
 from privacy_kit.auth import Principal, check_tenant, forbidden, same_id
 from privacy_kit.errors import ApiError
 
@@ -51,11 +52,15 @@ def reach_person(
     raise forbidden("You can only reach your own records.")
 
 
-def route_of(request: Request) -> str:
-    """The route template, e.g. 'GET /v1/tenants/{tenant_id}/participants/{participant_id}'."""
-    route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    return f"{request.method} {path}"
+def purpose_of(principal: Principal) -> str:
+    """Why this reader reads here (O3): the role decides the purpose; staff add their reason."""
+    if principal.is_staff:
+        return "platform support or supervision (staff, with the stated reason)"
+    if principal.has("beheerder"):
+        return "training administration by the organisation (Beheerder)"
+    if principal.has("service"):
+        return f"service call from {principal.sub}"
+    return "reading as a participant"
 
 
 async def log_reads(
@@ -67,18 +72,14 @@ async def log_reads(
     subject_ids: Iterable[uuid.UUID],
     what: str,
 ) -> None:
-    """Record that `principal` read `what` of each subject (O3, O19: the recipients)."""
-    rows = [
-        (sid, tenant_id, principal.sub, sorted(principal.roles), what, route_of(request))
-        for sid in subject_ids
-        if not is_self(principal, sid)
-    ]
-    if rows:
-        await conn.copy_records_to_table(
-            "access_log",
-            records=rows,
-            columns=["subject_id", "tenant_id", "actor_sub", "actor_roles", "what", "route"],
-        )
+    """Record that `principal` read `what` of each subject (O3, O19: the recipients), in the
+    kit's access log; staff without an `X-Access-Reason` are refused (400) here."""
+    subjects = list(subject_ids)
+    if not subjects:
+        return
+    await log_read(conn, principal=principal, route=route_of(request),
+                   purpose=purpose_of(principal), subjects=subjects, tenant_id=tenant_id,
+                   what=what, reason=access_reason(request, principal))
 
 
 def restricted_write() -> ApiError:

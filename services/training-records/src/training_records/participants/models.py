@@ -167,6 +167,8 @@ class AccessLogEntry(BaseModel):
     what: str
     route: str
     read_at: datetime
+    purpose: str | None = None
+    reason: str | None = Field(None, description="The reason staff stated (X-Access-Reason).")
 
 
 class RestrictionState(BaseModel):

@@ -179,9 +179,10 @@ async def access_log(
                       participant_id=participant_id, what="access log", beheerder=False)
     where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"""SELECT id, actor_sub AS actor, actor_roles, what, route, read_at FROM access_log
+        f"""SELECT id, actor_sub AS actor, actor_roles, purpose, what, reason, route, read_at
+            FROM access_log
             WHERE subject_id = $1 AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
-        participant_id, *args)
+        str(participant_id), *args)
     return page_of([AccessLogEntry(**dict(r)) for r in rows], page, sort.cursor_key)
 
 
