@@ -147,6 +147,16 @@ class ReadLog:
                               purpose=self.purpose, subjects=subjects, tenant_id=tenant_id,
                               what=what, reason=self.reason)
 
+    async def record_rows(
+        self, conn: asyncpg.Connection,
+        reads: Iterable[tuple[str | uuid.UUID, str | uuid.UUID | None]], *,
+        what: str | None = None,
+    ) -> int:
+        """Log the read of many subjects, each with their own tenant `(subject_id, tenant_id)`."""
+        return await log_read_rows(conn, principal=self.principal, route=self.route,
+                                   purpose=self.purpose, reads=reads, what=what,
+                                   reason=self.reason)
+
 
 def AccessLogged(purpose: str) -> Any:
     """Dependency for a route that returns personal data: checks the staff reason up front

@@ -52,6 +52,43 @@ def reach_person(
     raise forbidden("You can only reach your own records.")
 
 
+async def beheerder_sees(
+    conn: asyncpg.Connection, principal: Principal, tenant_id: uuid.UUID,
+    person_ids: Iterable[uuid.UUID],
+) -> set[uuid.UUID]:
+    """O2: which of these participants a Beheerder sees in full: all of them when the tenant
+    chose one shared view (`beheerder_view = 'shared'`); otherwise those they or a Beheerder of
+    their team registered or assigned a training to. Staff and the person see everything."""
+    ids = list(person_ids)
+    if not ids or principal.is_staff:
+        return set(ids)
+    rows = await conn.fetch(
+        """WITH me AS (
+               SELECT team FROM person
+               WHERE tenant_id = $1 AND kind = 'beheerder' AND id::text = $2),
+           assigners AS (
+               SELECT $2::text AS sub
+               UNION SELECT p.id::text FROM person p, me
+               WHERE p.tenant_id = $1 AND p.kind = 'beheerder' AND p.team = me.team)
+           SELECT p.id FROM person p
+           WHERE p.tenant_id = $1 AND p.id = ANY($3::uuid[]) AND (
+               (SELECT beheerder_view FROM tenant WHERE id = $1) = 'shared'
+               OR p.created_by IN (SELECT sub FROM assigners)
+               OR EXISTS (SELECT 1 FROM assignment a
+                          WHERE a.tenant_id = $1 AND a.participant_id = p.id
+                            AND a.assigned_by IN (SELECT sub FROM assigners)))""",
+        tenant_id, principal.sub, ids)
+    return {r["id"] for r in rows}
+
+
+def not_assigned() -> ApiError:
+    return ApiError(
+        403, "not_assigned",
+        "You see the profile and results only of participants you or your team registered or "
+        "assigned a training to (O2); of others only name and status. Assign them a training, "
+        "or ask the operator to give your organisation one shared view.")
+
+
 def purpose_of(principal: Principal) -> str:
     """Why this reader reads here (O3): the role decides the purpose; staff add their reason."""
     if principal.is_staff:
