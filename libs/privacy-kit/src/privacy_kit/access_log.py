@@ -116,8 +116,9 @@ async def log_read_rows(
     if principal.is_staff and not reason:
         raise reason_required()
     roles = sorted(principal.roles)
-    rows = [(str(s), _text(t), principal.sub, roles, what or purpose, purpose, reason, route)
-            for s, t in reads if not same_id(principal.sub, s)]
+    unique = dict.fromkeys((str(s), _text(t)) for s, t in reads if not same_id(principal.sub, s))
+    rows = [(s, t, principal.sub, roles, what or purpose, purpose, reason, route)
+            for s, t in unique]
     if rows:
         await conn.copy_records_to_table(
             "access_log", records=rows,
