@@ -111,12 +111,13 @@ async def log_reads(
 ) -> None:
     """Record that `principal` read `what` of each subject (O3, O19: the recipients), in the
     kit's access log; staff without an `X-Access-Reason` are refused (400) here."""
+    reason = access_reason(request, principal)  # staff: refused even for an empty page
     subjects = list(subject_ids)
     if not subjects:
         return
     await log_read(conn, principal=principal, route=route_of(request),
                    purpose=purpose_of(principal), subjects=subjects, tenant_id=tenant_id,
-                   what=what, reason=access_reason(request, principal))
+                   what=what, reason=reason)
 
 
 def restricted_write() -> ApiError:
