@@ -37,6 +37,7 @@ from fastapi import Depends, Request
 from privacy_kit.auth import Principal, current_principal, same_id
 from privacy_kit.db import rows_affected
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import tr
 
 REASON_HEADER = "X-Access-Reason"
 REASON_MAX = 500
@@ -55,12 +56,11 @@ def route_of(request: Request) -> str:
 
 
 def reason_required() -> ApiError:
-    return ApiError(
-        400, "access_reason_required",
-        f"Platform staff read a client's personal data only with a stated reason: send the "
-        f"header '{REASON_HEADER}: <why you need it, e.g. ticket or case number>' "
-        f"(at most {REASON_MAX} characters). It is recorded in the access log with your read.",
-    )
+    return ApiError(400, "access_reason_required", tr(
+        "Platform staff read personal data only with a stated reason: send the header "
+        "'{header}: <why you need it, e.g. a ticket or case number>' (at most {limit} "
+        "characters). It is recorded in the access log with your read.",
+        header=REASON_HEADER, limit=REASON_MAX))
 
 
 def access_reason(request: Request, principal: Principal) -> str | None:
@@ -68,9 +68,9 @@ def access_reason(request: Request, principal: Principal) -> str | None:
     raw = request.headers.get(REASON_HEADER)
     reason = " ".join(raw.split()) if raw else None
     if reason is not None and (len(reason) > REASON_MAX or not reason.isprintable()):
-        raise ApiError(400, "invalid_access_reason",
-                       f"The header '{REASON_HEADER}' must be printable text of at most "
-                       f"{REASON_MAX} characters.")
+        raise ApiError(400, "invalid_access_reason", tr(
+            "The header '{header}' must be printable text of at most {limit} characters.",
+            header=REASON_HEADER, limit=REASON_MAX))
     if principal.is_staff and not reason:
         raise reason_required()
     return reason or None

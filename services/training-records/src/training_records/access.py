@@ -12,6 +12,7 @@ from fastapi import Request
 from privacy_kit.access_log import access_reason, log_read, route_of
 from privacy_kit.auth import Principal, check_tenant, forbidden, same_id
 from privacy_kit.errors import ApiError
+from training_records.i18n import tr
 
 
 def is_self(principal: Principal, person_id: uuid.UUID) -> bool:
@@ -82,11 +83,10 @@ async def beheerder_sees(
 
 
 def not_assigned() -> ApiError:
-    return ApiError(
-        403, "not_assigned",
+    return ApiError(403, "not_assigned", tr(
         "You see the profile and results only of participants you or your team registered or "
-        "assigned a training to (O2); of others only name and status. Assign them a training, "
-        "or ask the operator to give your organisation one shared view.")
+        "assigned a training to; of others only name and status. Assign them a training, or "
+        "ask the operator to give your organisation one shared view."))
 
 
 def purpose_of(principal: Principal) -> str:
