@@ -40,7 +40,8 @@ from devstack.infra import (
     start_embedded_postgres,
     with_database,
 )
-from privacy_kit.auth import mint_service_token, mint_token
+from privacy_kit.access_log import REASON_HEADER
+from privacy_kit.auth import STAFF, mint_service_token, mint_token
 from privacy_kit.events import Envelope
 from privacy_kit.settings import DEV_SECRET, ServiceSettings
 
@@ -85,8 +86,18 @@ def token(role: str | list[str], *, tenant: str | None = None, sub: str | None =
     return mint_token(DEV_SECRET, role=role, tenant=tenant, sub=sub, ttl_s=ttl_s)
 
 
-def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+# Staff state why they read a client's personal data (O3, privacy_kit.access_log); tests call
+# as well-behaved staff unless they pass `reason=None` to see the refusal.
+TEST_ACCESS_REASON = "test: checking the suite"
+
+
+def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None,
+         reason: str | None = TEST_ACCESS_REASON) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+    roles = {role} if isinstance(role, str) else set(role)
+    if reason and roles & STAFF:
+        headers[REASON_HEADER] = reason
+    return headers
 
 
 def service_auth(caller: str = "subject-rights") -> dict[str, str]:

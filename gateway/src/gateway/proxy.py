@@ -20,6 +20,7 @@ from privacy_kit.errors import ApiError
 FORWARDED_REQUEST_HEADERS = (
     "authorization", "content-type", "accept", "accept-language", "sec-gpc",
     "idempotency-key", "if-match", "if-none-match",
+    "x-access-reason",  # O3: the reason staff state for reading a client's personal data
 )
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",

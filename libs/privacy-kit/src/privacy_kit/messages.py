@@ -25,6 +25,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import Staff
 from privacy_kit.db import rows_affected
 from privacy_kit.deps import DbConn
@@ -201,6 +202,7 @@ def messages_router(store: str) -> APIRouter:
     @router.get("", summary="Messages this service wrote to people (staff)")
     async def list_messages(
         staff: Staff, conn: DbConn, paging: Paging,
+        log: Annotated[ReadLog, AccessLogged("messages sent to people")],
         subject_id: Annotated[str | None, Query(max_length=200)] = None,
         kind: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Page[Message]:
@@ -216,6 +218,8 @@ def messages_router(store: str) -> APIRouter:
         )
         items = [Message.model_validate({**dict(r), "headers": json.loads(r["headers"])})
                  for r in rows]
+        await log.record_rows(conn, [(m.subject_id, m.tenant_id) for m in items[:paging.limit]
+                                     if m.subject_id], what="message sent to the person")
         return page_of(items, paging, key=lambda m: [m.created_at.isoformat(), str(m.id)])
 
     return router

@@ -136,7 +136,7 @@ async def erase_subject(
     counts["person_rectification"] = rows_affected(await conn.execute(
         "DELETE FROM person_rectification WHERE person_id = $1", sid))
     counts["access_log"] = rows_affected(await conn.execute(
-        "DELETE FROM access_log WHERE subject_id = $1", sid))
+        "DELETE FROM access_log WHERE subject_id = $1", str(sid)))
     await conn.execute("DELETE FROM anonymisation_opt_out WHERE subject_id = $1", sid)
     counts["person"] = rows_affected(await conn.execute("DELETE FROM person WHERE id = $1", sid))
     await _forget_actors(conn, [str(sid)])
@@ -190,8 +190,8 @@ async def erase_tenant(
             " AND person_id <> ALL($2::uuid[])", tid, held))
     if "access_log" not in kept:
         counts["access_log"] = rows_affected(await conn.execute(
-            "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
-            tid, held))
+            "DELETE FROM access_log WHERE tenant_id = $1::uuid::text"
+            " AND subject_id <> ALL($2::uuid[]::text[])", tid, held))
     if keep_accounts:
         if "career" not in kept:
             await conn.execute(
@@ -285,9 +285,11 @@ async def erase_category(
     if category in _TIMED:
         table, stamp, subject = _TIMED[category]
         status = await conn.execute(
-            f"""DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])
-                AND (tenant_id IS NULL OR tenant_id <> ALL($3::uuid[]))
-                AND ($4::uuid IS NULL OR tenant_id = $4)""",
+            # ::text: the access log is the kit's table, with text ids (privacy_kit.access_log)
+            f"""DELETE FROM {table} WHERE {stamp} < $1
+                AND {subject}::text <> ALL($2::uuid[]::text[])
+                AND (tenant_id IS NULL OR tenant_id::text <> ALL($3::uuid[]::text[]))
+                AND ($4::uuid IS NULL OR tenant_id::text = $4::uuid::text)""",
             cutoff, held_subjects, held_tenants, tenant)
         return {category: rows_affected(status)}
     if category not in _ACCOUNT_BOUND:
@@ -352,7 +354,7 @@ async def _erase_closed_accounts(
     counts["rectification_history"] = rows_affected(await conn.execute(
         f"DELETE FROM person_rectification WHERE person_id IN ({_IDS})", people))
     counts["access_log"] = rows_affected(await conn.execute(
-        f"DELETE FROM access_log WHERE subject_id IN ({_IDS})", people))
+        "DELETE FROM access_log WHERE subject_id = ANY($1::uuid[]::text[])", people))
     await conn.execute(f"DELETE FROM anonymisation_opt_out WHERE subject_id IN ({_IDS})", people)
     gone = await conn.fetch(
         f"DELETE FROM person WHERE id IN ({_IDS}) RETURNING id, tenant_id", people)

@@ -24,6 +24,7 @@ from breach.register.service import not_found as breach_not_found
 from breach.register.views import Directory
 from breach.settings import Settings, SettingsDep
 from breach.timeline import Actor
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import CurrentPrincipal, Principal, Staff, forbidden
 from privacy_kit.deps import DbConn
 from privacy_kit.errors import ApiError
@@ -136,16 +137,19 @@ async def deliver(
             summary="The organisation's own affected people (ids), for its own notifications")
 async def notice_subjects(
     notice_id: uuid.UUID, principal: CurrentPrincipal, conn: DbConn, paging: Paging,
+    log: Annotated[ReadLog, AccessLogged("breach notice: the organisation's affected people")],
 ) -> Page[str]:
     await _reach(conn, notice_id, principal)
     after = paging.cursor[0] if paging.cursor else None
     rows = await conn.fetch(
-        """SELECT a.subject_id FROM breach_tenant_notification n
+        """SELECT a.subject_id, a.tenant_id FROM breach_tenant_notification n
            JOIN breach_affected_subject a ON a.breach_id = n.breach_id AND a.tenant_id = n.tenant_id
            WHERE n.id = $1 AND ($2::text IS NULL OR a.subject_id > $2)
            ORDER BY a.subject_id LIMIT $3""",
         notice_id, after, paging.limit + 1,
     )
+    await log.record_rows(conn, [(r["subject_id"], r["tenant_id"]) for r in rows[:paging.limit]],
+                          what=f"affected by the breach of notice {notice_id}")
     return page_of([r["subject_id"] for r in rows], paging, key=lambda s: [s])
 
 

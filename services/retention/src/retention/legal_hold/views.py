@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
@@ -40,10 +41,20 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> Legal
 async def list_holds(
     staff: Staff, conn: DbConn, page: Paging,
     sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("legal holds")],
     active: Annotated[bool | None, Query(description="Only active (true) or released "
                                          "(false) holds")] = None,
 ) -> Page[LegalHoldRead]:
-    return await service.list_holds(conn=conn, page=page, sort=sort, active=active)
+    holds = await service.list_holds(conn=conn, page=page, sort=sort, active=active)
+    # O3: a hold names a person (or a client) and why; each one shown is a read of them.
+    on_people = [(h.subject_id, h.tenant_id) for h in holds.items if h.subject_id]
+    if on_people:
+        await log.record_rows(conn, on_people, what="legal hold")
+    for tenant in sorted({h.tenant_id for h in holds.items if h.tenant_id and not h.subject_id}):
+        await log.record(conn, tenant_id=tenant, what="legal hold on the organisation")
+    if not holds.items:
+        await log.record(conn, what="legal holds (list)")
+    return holds
 
 
 @router.post("/{hold_id}/release",

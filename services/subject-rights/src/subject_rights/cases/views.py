@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, current_principal, forbidden
 from privacy_kit.errors import ApiError
@@ -80,6 +81,7 @@ async def file_request(body: SubjectRequestCreate, principal: CurrentPrincipal, 
 async def inbox(
     principal: CurrentPrincipal, conn: DbConn, paging: Paging, settings: SettingsDep,
     sort: Annotated[SortOrder, Depends(service.INBOX_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("subject requests inbox")],
     tenant_id: Annotated[str | None, Query(max_length=200)] = None,
     status: Status | None = None,
     kind: Kind | None = None,
@@ -91,29 +93,40 @@ async def inbox(
                                "due_before": due_before, "sort": sort}
     if principal.is_staff:
         if tenant_id:
-            return await service.list_cases(conn, settings=settings, paging=paging,
-                                            tenant_id=tenant_id, **filters)
-        return await service.list_cases(conn, settings=settings, paging=paging, platform=True,
-                                        **filters)
+            return await _shown(conn, log, await service.list_cases(
+                conn, settings=settings, paging=paging, tenant_id=tenant_id, **filters))
+        return await _shown(conn, log, await service.list_cases(
+            conn, settings=settings, paging=paging, platform=True, **filters))
     if principal.has("beheerder"):
         if tenant_id is not None and tenant_id != principal.tenant:
             raise forbidden(tr("You see only your own organisation's requests."))
         if principal.tenant is None:
             raise forbidden(tr("Your token names no organisation."))
-        return await service.list_cases(conn, settings=settings, paging=paging,
-                                        tenant_id=principal.tenant, **filters)
+        return await _shown(conn, log, await service.list_cases(
+            conn, settings=settings, paging=paging, tenant_id=principal.tenant, **filters))
     if tenant_id is not None:
         raise forbidden(tr("An organisation's inbox is for its Beheerders."))
-    return await service.list_cases(conn, settings=settings, paging=paging,
-                                    subject_id=principal.sub, **filters)
+    return await _shown(conn, log, await service.list_cases(
+        conn, settings=settings, paging=paging, subject_id=principal.sub, **filters))
+
+
+async def _shown(conn: Any, log: ReadLog, page: Page[CaseSummary]) -> Page[CaseSummary]:
+    """O3: each request in the inbox is a read of the person who made it."""
+    await log.record_rows(conn, [(c.subject_id, c.tenant_id) for c in page.items if c.subject_id],
+                          what="subject request (inbox)")
+    return page
 
 
 @router.get("/{request_id}", response_model=Case, responses=_ERRORS,
             summary="One request with its history (the person, their Beheerder, staff)")
 async def get_request(request_id: uuid.UUID, principal: CurrentPrincipal, conn: DbConn,
-                      settings: SettingsDep) -> Case:
+                      settings: SettingsDep,
+                      log: Annotated[ReadLog, AccessLogged("subject request")]) -> Case:
     row = await _visible(conn, principal, request_id, settings)
-    return await service.read(conn, row, settings)
+    case = await service.read(conn, row, settings)
+    await log.record(conn, subjects=[row["subject_id"]], tenant_id=row["tenant_id"],
+                     what=f"subject request {request_id}")
+    return case
 
 
 @router.post("/{request_id}/verification", response_model=VerificationResult, responses={
