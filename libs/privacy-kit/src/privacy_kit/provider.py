@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from privacy_kit.auth import require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.guards import forget_subject_findings, forget_tenant_findings, subject_findings
 from privacy_kit.idempotency import forget_answers
 from privacy_kit.messages import forget_subject_messages, forget_tenant_messages, subject_messages
 from privacy_kit.outbox import emit, forget_subject_events, forget_tenant_events
@@ -141,11 +142,13 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         if scope.kind == "subject" and scope.subject_id:
             await forget_subject_events(conn, scope.subject_id)
             messages = await forget_subject_messages(conn, scope.subject_id)
+            await forget_subject_findings(conn, scope.subject_id)
         elif scope.kind == "tenant" and scope.tenant_id:
             held_people = scope.held_subject_ids
             await forget_tenant_events(conn, scope.tenant_id, keep_subjects=held_people)
             messages = await forget_tenant_messages(conn, scope.tenant_id,
                                                     keep_subjects=held_people)
+            await forget_tenant_findings(conn, scope.tenant_id, keep_subjects=held_people)
         else:
             messages = 0
         if messages:
@@ -235,8 +238,11 @@ def internal_router(provider: PrivacyProvider) -> APIRouter:
         async with request.app.state.pool.acquire() as conn:
             data = await provider.export(conn, subject_id)
             messages = await subject_messages(conn, subject_id)
+            findings = await subject_findings(conn, subject_id)
         if messages:
             data = {**data, "messages_sent_to_you": messages}
+        if findings:
+            data = {**data, "special_category_findings": findings}
         # Serialised directly: FastAPI's generic encoder takes ~10x as long on thousands of
         # rows, and this is what an access bundle waits for (bench/subject_rights_bench.py).
         body = {"store": provider.store, "subject_id": subject_id, "data": data}
