@@ -110,7 +110,7 @@ async def record_agreement(
 
 @router.get(
     "/{tenant_id}/special-category-agreements", response_model=Page[AgreementRead],
-    summary="The tenant's agreement history, newest first (its Beheerders, or staff) (O5)",
+    summary="The tenant's agreement history, oldest first (its Beheerders, or staff) (O5)",
 )
 async def agreement_history(
     tenant_id: uuid.UUID, conn: DbConn, principal: CurrentPrincipal, page: Paging,
