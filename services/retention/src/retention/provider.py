@@ -120,6 +120,9 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE subject_id = $1 AND released_at IS NOT NULL",
                 scope.subject_id,
             )
+            # O6: a stopped erasure is settled once the person is erased after all.
+            await conn.execute("DELETE FROM stopped_erasure WHERE subject_id = $1",
+                               scope.subject_id)
             return {"erasure_jobs": rows_affected(jobs), "legal_holds": rows_affected(holds)}
         if scope.kind == "tenant" and scope.tenant_id:
             holds = await conn.execute(
