@@ -99,7 +99,8 @@ async def rectify_participant(
     check_if_match(if_match, service.etag(row))
     consent = body.parental_consent if "parental_consent" in body.model_fields_set else None
     check_consent_date(body.birth_date or row["birth_date"], consent)
-    fields = body.model_fields_set - {"parental_consent"}
+    # A new consent is recorded in consent below; a removed one (null) is an ordinary change.
+    fields = body.model_fields_set - ({"parental_consent"} if consent is not None else set())
     profile = ParticipantUpdate(**{f: getattr(body, f) for f in fields})
     updated, changed = await service.rectify(conn=conn, row=row, body=profile, actor=actor)
     await record_findings(conn, findings, record_kind="participant", record_id=participant_id,
