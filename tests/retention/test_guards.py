@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from devstack.testing import auth, wait_for
+from devstack.testing import auth, service_auth, wait_for
 
 DPO = auth("dpo", sub="dpo-guards")
 OPERATOR = auth("operator", sub="operator-guards")
@@ -130,6 +130,10 @@ async def test_o6_a_legal_hold_that_stops_the_under_16_erasure_is_shown_to_the_d
     assert stopped["hold_ids"] == [hold.json()["id"]] and stopped["holds_active"] is True
     assert await platform.fetchval(
         "training-records", "SELECT count(*) FROM person WHERE id = $1", uuid.UUID(pid)) == 1
+    export = await platform.retention.get(f"/internal/subjects/{pid}/export",
+                                          headers=service_auth("subject-rights"))
+    assert [e["reason_code"] for e in export.json()["data"]["erasures_stopped_by_a_hold"]] == [
+        "under_16_without_parental_consent"]
     beheerder = await platform.retention.get("/v1/legal-holds/stopped-erasures", headers=boss)
     assert beheerder.status_code == 403
     await platform.retention.post(f"/v1/legal-holds/{hold.json()['id']}/release", headers=DPO)

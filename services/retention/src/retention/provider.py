@@ -102,9 +102,14 @@ class RetentionProvider(PrivacyProvider):
             "WHERE subject_id = $1",
             subject_id,
         )
+        stopped = await conn.fetch(
+            "SELECT id, reason_code, trigger, asked_at FROM stopped_erasure WHERE subject_id = $1",
+            subject_id,
+        )
         return {
             "erasure_jobs": [dict(r) for r in jobs],
             "legal_holds": [dict(r) for r in holds],
+            "erasures_stopped_by_a_hold": [dict(r) for r in stopped],
             "purpose": self.inventory()[0].purpose,
             "source": "the platform's retention engine",
         }
