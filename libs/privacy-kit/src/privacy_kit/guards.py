@@ -48,8 +48,10 @@ import asyncpg
 import httpx
 from stdnum.nl import bsn as stdnum_bsn
 
+from privacy_kit.auth import mint_service_token
 from privacy_kit.errors import ApiError
 from privacy_kit.i18n import tr
+from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +363,7 @@ class Screened:
     agreement_id: str | None
 
 
-async def agreement_in_force(settings: Any, tenant_id: str | None) -> str | None:
+async def agreement_in_force(settings: ServiceSettings, tenant_id: str | None) -> str | None:
     """The id of the tenant's special-category agreement in force, or None.
 
     Training-records owns tenants and so their agreements (staff record them there, with date,
@@ -372,8 +374,6 @@ async def agreement_in_force(settings: Any, tenant_id: str | None) -> str | None
     """
     if not tenant_id:
         return None
-    from privacy_kit.auth import mint_service_token  # auth imports settings; keep this light
-
     url = settings.store_urls.get("training-records")
     if not url:
         raise _agreement_unknown()
@@ -402,7 +402,7 @@ def _agreement_unknown() -> ApiError:
 
 
 async def check_for_tenant(
-    settings: Any, value: Any, *, tenant_id: str | None, special: bool = True
+    settings: ServiceSettings, value: Any, *, tenant_id: str | None, special: bool = True
 ) -> Screened:
     """`check` for a service that does not hold tenants: asks training-records for the
     agreement only when the input holds something."""
