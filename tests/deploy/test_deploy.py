@@ -148,8 +148,9 @@ def test_workloads_follow_the_operator_rules(overlay: str,
 
 
 # Services that call another one directly, besides subject-rights (exports): training-records
-# asks consent's opt-out at erasure (O13), consent asks training-records' addresses (O14).
-SERVICE_CALLERS = {"consent": {"training-records"}, "training-records": {"consent"}}
+# asks consent's opt-out at erasure (O13), consent asks training-records' addresses (O14),
+# retention asks training-records whose participant it is and a tenant's O5 agreement.
+SERVICE_CALLERS = {"consent": {"training-records"}, "training-records": {"consent", "retention"}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -55,10 +55,21 @@ class TrainingRecords:
     years_ago = staticmethod(years_ago)
 
     async def tenant(self, *, special: bool = False, name: str = "Acme B.V.") -> str:
-        r = await self.client.post("/v1/tenants", headers=OPERATOR,
-                                   json={"name": name, "special_data_agreement": special})
+        r = await self.client.post("/v1/tenants", headers=OPERATOR, json={"name": name})
         assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        tid = str(r.json()["id"])
+        if special:
+            await self.agreement(tid)
+        return tid
+
+    async def agreement(self, tenant: str, action: str = "recorded") -> dict[str, Any]:
+        """O5: staff record the tenant's separate written agreement (or its end)."""
+        r = await self.client.post(
+            f"/v1/tenants/{tenant}/special-category-agreements", headers=DPO,
+            json={"action": action, "effective_on": "2026-01-15",
+                  "document_reference": "DPA annex B, file 2026-114"})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
 
     def beheerder(self, tenant: str, sub: str | None = None) -> dict[str, str]:
         """The tenant's Beheerder who registers and assigns its people in these tests (so sees

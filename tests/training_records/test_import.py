@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from devstack.testing import auth
+from privacy_kit.guards import AMSTERDAM
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -65,8 +66,13 @@ async def test_o6_csv_import_of_a_valid_file_stores_every_row_with_the_under_16s
     tim = r.json()["participants"][1]["id"]
     child = (await tr.client.get(f"/v1/tenants/{tid}/participants/{tim}",
                                  headers=tr.participant_auth(tid, tim))).json()
-    assert child["parental_consent"]["method"] == "signed form"
-    assert child["parental_consent"]["verified_at"].startswith("2026-01-01")
+    # O6: one record, in consent; this store keeps its id.
+    assert child["parental_consent"]["recorded_in"] == "consent"
+    async with tr.consent.state.pool.acquire() as conn:
+        held = await conn.fetchrow("SELECT * FROM parental_consent WHERE id = $1::uuid",
+                                   child["parental_consent"]["id"])
+    assert held["subject_id"] == tim and held["verification_method"] == "signed form"
+    assert held["verified_at"].astimezone(AMSTERDAM).date().isoformat() == "2026-01-01"
     # Importing the same people again: every row is reported as already registered.
     r = await tr.client.post(url, headers={**tr.beheerder(tid), **CSV}, content=body)
     assert [(d["line"], d["reason"]) for d in r.json()["error"]["details"]] == [

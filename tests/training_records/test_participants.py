@@ -119,9 +119,9 @@ async def test_o5_tenant_with_special_data_agreement_may_store_a_bsn(tr) -> None
                              json={"name": "Piet", "email": "p@example.org",
                                    "birth_date": tr.adult(), "company": "BSN 111222333"})
     assert r.status_code == 201, r.text
-    # The agreement can be withdrawn by an operator; then a BSN is refused again.
-    r = await tr.client.patch(f"/v1/tenants/{tid}", headers=OPERATOR,
-                              json={"special_data_agreement": False})
+    # The agreement can be ended by staff, on record; then a BSN is refused again.
+    await tr.agreement(tid, action="ended")
+    r = await tr.client.get(f"/v1/tenants/{tid}", headers=OPERATOR)
     assert r.status_code == 200 and r.json()["special_data_agreement"] is False
     r = await tr.client.post(f"/v1/tenants/{tid}/participants", headers=tr.beheerder(tid),
                              json={"name": "Klaas", "email": "k@example.org",
@@ -149,6 +149,7 @@ async def test_o6_under_16_refused_without_parental_consent(tr) -> None:
                              json=consented)
     assert r.status_code == 201, r.text
     assert r.json()["parental_consent"]["method"] == "signed form checked by HR"
+    assert r.json()["parental_consent"]["recorded_in"] == "consent"
 
 
 async def test_bad_input_gets_a_clear_4xx(tr) -> None:

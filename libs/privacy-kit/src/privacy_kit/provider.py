@@ -31,6 +31,7 @@ from privacy_kit.access_log import (
 )
 from privacy_kit.auth import current_principal, require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.guards import forget_subject_findings, forget_tenant_findings, subject_findings
 from privacy_kit.idempotency import forget_answers
 from privacy_kit.messages import forget_subject_messages, forget_tenant_messages, subject_messages
 from privacy_kit.outbox import emit, forget_subject_events, forget_tenant_events
@@ -161,11 +162,13 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         if scope.kind == "subject" and scope.subject_id:
             await forget_subject_events(conn, scope.subject_id)
             messages = await forget_subject_messages(conn, scope.subject_id)
+            await forget_subject_findings(conn, scope.subject_id)
         elif scope.kind == "tenant" and scope.tenant_id:
             held_people = scope.held_subject_ids
             await forget_tenant_events(conn, scope.tenant_id, keep_subjects=held_people)
             messages = await forget_tenant_messages(conn, scope.tenant_id,
                                                     keep_subjects=held_people)
+            await forget_tenant_findings(conn, scope.tenant_id, keep_subjects=held_people)
         else:
             messages = 0
         if messages:
@@ -259,11 +262,14 @@ def internal_router(provider: PrivacyProvider) -> APIRouter:
             data = await provider.export(conn, subject_id)
             messages = await subject_messages(conn, subject_id)
             reads = [] if provider.own_access_log else await subject_reads(conn, subject_id)
+            findings = await subject_findings(conn, subject_id)
             await log_read(conn, principal=current_principal(request), route=route_of(request),
                            purpose="internal export for a data subject request",
                            subjects=[subject_id], what="everything held on the person")
         if messages:
             data = {**data, "messages_sent_to_you": messages}
+        if findings:
+            data = {**data, "special_category_findings": findings}
         if reads:  # O3: who read this person's data here (the access bundle lists them)
             data = {**data, "access_log": {"purpose": "who read your data here, why and when",
                                            "records": reads}}

@@ -18,6 +18,7 @@ from privacy_kit.protocol import (
 )
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate
+from retention.legal_hold import stopped
 from retention.register import service as register
 from retention.replay import service as replay
 from retention.settings import Settings
@@ -74,6 +75,10 @@ def subscriptions(settings: Settings) -> list[Subscription]:
             )
         except service.UnderLegalHold:
             log.warning("erasure of a subject under legal hold was asked by %s; kept", event.source)
+            # O6/O17: shown to the DPO, not only logged (GET /v1/legal-holds/stopped-erasures).
+            await stopped.record(conn=conn, event_id=event.id, subject_id=event.subject(),
+                                 tenant_id=event.tenant_id, reason_code=event.payload.reason,
+                                 trigger=event.payload.trigger, requested_by=event.source)
 
     return subscribe(
         on(InventoryPublished, on_inventory),

@@ -14,6 +14,7 @@ from retention.audits.views import router as audits_router
 from retention.erasure import service as erasure
 from retention.erasure.public_key import router as public_key_router
 from retention.erasure.views import router as erasure_router
+from retention.legal_hold.stopped import router as stopped_erasures_router
 from retention.legal_hold.views import router as legal_hold_router
 from retention.provider import RetentionProvider
 from retention.register.internal import router as internal_register_router
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "certificates, erasure replays, contract terminations with the tenant's "
                     "export, the record of processing activities and sub-processors, audits "
                     "per client.",
-        routers=[erasure_router, public_key_router, replay_router, legal_hold_router,
+        routers=[erasure_router, public_key_router, replay_router, stopped_erasures_router,
+                 legal_hold_router,
                  register_router, rules_router, sweep_router, sub_processor_router,
                  termination_router, audits_router, internal_register_router],
         provider=RetentionProvider(),

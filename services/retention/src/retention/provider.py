@@ -102,9 +102,14 @@ class RetentionProvider(PrivacyProvider):
             "WHERE subject_id = $1",
             subject_id,
         )
+        stopped = await conn.fetch(
+            "SELECT id, reason_code, trigger, asked_at FROM stopped_erasure WHERE subject_id = $1",
+            subject_id,
+        )
         return {
             "erasure_jobs": [dict(r) for r in jobs],
             "legal_holds": [dict(r) for r in holds],
+            "erasures_stopped_by_a_hold": [dict(r) for r in stopped],
             "purpose": self.inventory()[0].purpose,
             "source": "the platform's retention engine",
         }
@@ -120,6 +125,9 @@ class RetentionProvider(PrivacyProvider):
                 "DELETE FROM legal_hold WHERE subject_id = $1 AND released_at IS NOT NULL",
                 scope.subject_id,
             )
+            # O6: a stopped erasure is settled once the person is erased after all.
+            await conn.execute("DELETE FROM stopped_erasure WHERE subject_id = $1",
+                               scope.subject_id)
             return {"erasure_jobs": rows_affected(jobs), "legal_holds": rows_affected(holds)}
         if scope.kind == "tenant" and scope.tenant_id:
             holds = await conn.execute(

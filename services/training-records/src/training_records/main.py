@@ -24,6 +24,7 @@ from training_records.participants.views import router as participants_router
 from training_records.provider import TrainingRecordsProvider
 from training_records.settings import Settings
 from training_records.subject_lookup import router as subject_lookup_router
+from training_records.tenants.views import internal_router as agreement_internal_router
 from training_records.tenants.views import router as tenants_router
 from training_records.trainings.views import router as trainings_router
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[tenants_router, import_router, participants_router, learning_router,
                  certificates_router, trainings_router, experts_router, contacts_router,
-                 subject_lookup_router, internal_router],
+                 subject_lookup_router, internal_router, agreement_internal_router],
         provider=TrainingRecordsProvider(settings),
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,

@@ -24,7 +24,7 @@ USAGE = RetentionRule(period="P180D", clock="last_activity", action="destroy")
 
 CATEGORIES = [
     DataCategory(
-        name="tenant", fields=["name", "contract_state", "special_data_agreement"],
+        name="tenant", fields=["name", "contract_state", "special_category_agreement"],
         purpose="administer the client organisations the platform serves (O1)",
         legal_basis="contract (processor agreement)",
         retention=RetentionRule(period="P0D", clock="contract_ended", action="destroy"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
@@ -32,6 +32,7 @@ from breach.register.models import (
 )
 from breach.settings import Settings, SettingsDep
 from breach.timeline import Actor
+from privacy_kit import guards
 from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import Staff
 from privacy_kit.deps import DbConn
@@ -98,6 +99,7 @@ async def register_breach(
     refuse_future(now, settings.future_tolerance_s, occurred_from=body.occurred_from,
                   occurred_until=body.occurred_until, discovered_at=body.discovered_at,
                   aware_at=body.aware_at)
+    screen_facts(body.model_dump(include=PROSE | {"reporter"}, exclude_none=True))
     located = await locate(directory, body.affected_subject_ids, body.affected_tenant_ids)
     async with conn.transaction():
         breach_id = await service.register(conn=conn, body=body, located=located,
@@ -163,6 +165,7 @@ async def follow_up(
     refuse_future(now, settings.future_tolerance_s, occurred_from=body.occurred_from,
                   occurred_until=body.occurred_until, discovered_at=body.discovered_at,
                   aware_at=body.aware_at)
+    screen_facts(body.model_dump(include=PROSE | {"note"}, exclude_none=True))
     async with conn.transaction():
         await service.follow_up(conn=conn, breach_id=breach_id, body=body,
                                 actor=Actor.of(principal), now=now, settings=settings)
@@ -198,11 +201,33 @@ async def move(
 async def add_note(
     breach_id: uuid.UUID, body: NoteCreate, principal: Staff, conn: DbConn, now: Now,
 ) -> TimelineEntry:
+    screen_facts({"text": body.text})
     async with conn.transaction():
         entry_id = await service.add_note(conn=conn, breach_id=breach_id, text=body.text,
                                           actor=Actor.of(principal), now=now)
     return TimelineEntry(id=entry_id, kind="note", actor=principal.sub,
                          actor_roles=sorted(principal.roles), at=now, data={"text": body.text})
+
+
+# The prose of a breach report: kept as the legal record, it survives every erasure.
+PROSE = {"title", "description", "cause", "unintelligible_how", "consequences",
+         "measures_taken", "measures_proposed"}
+
+
+def screen_facts(value: dict[str, Any]) -> None:
+    """O5 in the breach register: the free text carries no BSN and no special-category data
+    (the register is the platform's, so no tenant's agreement applies). The categories of data
+    concerned belong in `data_categories`, which is not screened."""
+    try:
+        guards.check(value, allowed=False)
+    except ApiError as refused:
+        raise ApiError(422, refused.code, tr(
+            "The field {fields} of the breach report reads as a BSN or special-category data "
+            "about a person. The report is kept after every erasure, so it must not identify "
+            "anyone: name the kinds of data concerned in 'data_categories' (e.g. health) and "
+            "describe people only by category and number.",
+            fields=", ".join(f"'{d['field']}'" for d in refused.details or [])),
+            details=refused.details) from refused
 
 
 @router.post("/{breach_id}/subjects", response_model=SubjectsAdded,

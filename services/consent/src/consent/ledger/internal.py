@@ -9,7 +9,12 @@ from pydantic import BaseModel
 
 from consent import events
 from consent.ledger import service
-from consent.ledger.models import Actor
+from consent.ledger.models import (
+    Actor,
+    ParentalConsentCreate,
+    ParentalConsentFromStore,
+    ParentalConsentRead,
+)
 from consent.settings import SettingsDep
 from privacy_kit.app import DbConn
 from privacy_kit.auth import ServiceCaller
@@ -44,3 +49,18 @@ async def withdraw_all(
                                              granted=state.granted)
     return AllWithdrawn(subject_id=subject_id, withdrawn=[r.purpose for r in records],
                         recorded_at=records[-1].recorded_at if records else None)
+
+
+@router.post("/parental-consents", status_code=201,
+             summary="Record the parental consent a Beheerder checked for an under-16 (O6)")
+async def record_parental_consent(
+    subject_id: str, body: ParentalConsentFromStore, conn: DbConn, caller: ServiceCaller
+) -> ParentalConsentRead:
+    """Training-records registers or corrects an under-16: the consent it was shown becomes the
+    person's parental-consent record here, the one place it is kept; training-records keeps the
+    id. The verifier is the Beheerder, acting for the child through that store."""
+    actor = Actor(sub=body.verified_by, role="beheerder", on_behalf=True)
+    create = ParentalConsentCreate(**body.model_dump(exclude={"verified_by"}))
+    async with conn.transaction():
+        return await service.add_parental_consent(conn=conn, subject_id=subject_id,
+                                                  body=create, actor=actor)

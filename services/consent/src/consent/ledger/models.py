@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from privacy_kit.guards import AMSTERDAM, strict_date_text
 
 Method = Literal["banner", "settings_page", "api", "import"]
 Source = Literal["record", "default", "objection", "gpc", "retired", "restricted"]
@@ -128,7 +130,31 @@ class ParentalConsentCreate(BaseModel):
         min_length=1, max_length=200,
         description="A pseudonymous reference to the guardian and the proof, not a name.")
     verification_method: str = Field(min_length=1, max_length=200)
-    verified_at: datetime | None = None
+    verified_at: datetime | None = Field(
+        None, description="When it was verified, as ISO text; without an offset it is read as "
+        "Europe/Amsterdam time. Not in the future (O6).")
+
+    @field_validator("verified_at", mode="before")
+    @classmethod
+    def _text_time(cls, value: Any) -> Any:
+        return None if value is None else strict_date_text(value)
+
+    @field_validator("verified_at")
+    @classmethod
+    def _not_future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=AMSTERDAM)
+        if value > datetime.now(UTC):
+            raise ValueError("parental consent cannot be verified in the future")
+        return value
+
+
+class ParentalConsentFromStore(ParentalConsentCreate):
+    """Training-records registering an under-16 (O6): the Beheerder who checked the consent."""
+
+    verified_by: str = Field(min_length=1, max_length=200)
 
 
 class ParentalConsentRead(BaseModel):

@@ -27,6 +27,7 @@ from consent.ledger.models import (
     Source,
     SubjectConsents,
 )
+from privacy_kit import guards
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import PageParams
@@ -147,8 +148,7 @@ async def effective_state(
 
 
 def age_on(birth_date: date, today: date) -> int:
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - int(before_birthday)
+    return guards.age_on(birth_date, today)
 
 
 async def check_parental_consent(
@@ -164,7 +164,7 @@ async def check_parental_consent(
                            "parental_consent_id does not name a parental consent of this person.")
     if change.birth_date is None or not change.granted:
         return
-    today = datetime.now(UTC).date()
+    today = guards.amsterdam_today()  # O6: a child turns 16 at midnight in the Netherlands
     if change.birth_date > today:
         raise ApiError(422, "invalid_birth_date", "birth_date lies in the future.")
     if age_on(change.birth_date, today) < age_of_consent and change.parental_consent_id is None:
@@ -417,6 +417,8 @@ async def lift_objection(
 async def add_parental_consent(
     *, conn: asyncpg.Connection, subject_id: str, body: ParentalConsentCreate, actor: Actor
 ) -> ParentalConsentRead:
+    """The one parental-consent record of a person (O6): staff record it here, and
+    training-records records here what a Beheerder checked when registering an under-16."""
     row = await conn.fetchrow(
         """INSERT INTO parental_consent (id, subject_id, guardian_reference, verification_method,
                verified_by, verified_at)

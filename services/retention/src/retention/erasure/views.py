@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from privacy_kit import guards
 from privacy_kit.app import DbConn
 from privacy_kit.auth import SERVICE_ROLE, STAFF, Principal, Staff, require_roles
 from privacy_kit.errors import ApiError
@@ -30,6 +31,10 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
                              settings: SettingsDep) -> dict:
     if not principal.has(*STAFF, SERVICE_ROLE):
         await check_beheerder_erasure(principal, body, settings)
+    # O5: the free-text reason carries no BSN or special-category data without the agreement.
+    tenant = body.tenant_id or principal.tenant
+    screened = await guards.check_for_tenant(
+        settings, {"reason": body.reason, "reference": body.reference}, tenant_id=tenant)
     try:
         async with conn.transaction():
             job_id = await service.create_job(
@@ -38,6 +43,10 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
                 deadline=timedelta(seconds=settings.erasure_deadline_s),
                 source=settings.service_name, expected_stores=settings.expected_stores,
             )
+            await guards.record_findings(
+                conn, screened.findings, record_kind="erasure_job", record_id=job_id,
+                tenant_id=tenant, subject_id=body.subject_id,
+                agreement_id=screened.agreement_id)
     except service.UnknownCategory as exc:
         raise ApiError(422, "unknown_category",
                        tr("body.category: no store declares the category '{category}'; the "

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from privacy_kit import guards
 from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
@@ -25,7 +26,13 @@ router = APIRouter(prefix="/v1/legal-holds", tags=["legal holds"])
 
 @router.post("", status_code=201, summary="Place a legal hold on a subject, a tenant, or one "
                                           "category of a tenant")
-async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> LegalHoldRead:
+async def place_hold(
+    body: LegalHoldCreate, staff: Staff, conn: DbConn, settings: SettingsDep
+) -> LegalHoldRead:
+    # O5: the reason and reference are free text: no BSN or special-category data in them
+    # unless the tenant has the written agreement.
+    screened = await guards.check_for_tenant(
+        settings, {"reason": body.reason, "reference": body.reference}, tenant_id=body.tenant_id)
     if body.category is not None:
         known = await erasure.known_categories(conn=conn)
         if body.category not in known:
@@ -34,7 +41,12 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> Legal
                               "known categories are: {known}.", category=body.category,
                               known=", ".join(known) or tr("none yet")))
     async with conn.transaction():
-        return await service.place(conn=conn, hold=body, actor=staff.sub)
+        hold = await service.place(conn=conn, hold=body, actor=staff.sub)
+        await guards.record_findings(
+            conn, screened.findings, record_kind="legal_hold", record_id=hold.id,
+            tenant_id=body.tenant_id, subject_id=body.subject_id,
+            agreement_id=screened.agreement_id)
+        return hold
 
 
 @router.get("", summary="Active and released legal holds")

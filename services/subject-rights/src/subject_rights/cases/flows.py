@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from privacy_kit import guards
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.i18n import Joined
@@ -131,6 +132,10 @@ async def file_request(
         raise ApiError(422, "invalid_request", tr("'rectification' belongs to rectification requests."))
     received_at = _received_at(body, on_behalf, settings)
     tenant_id = await _route(client, settings, principal, subject_id)
+    # O5: no BSN or special-category data in the free text without the tenant's agreement.
+    screened = await guards.check_for_tenant(
+        settings, {"details": body.details, "rectification": body.rectification},
+        tenant_id=tenant_id)
     email = None if not on_behalf else await _email(client, settings, subject_id)
     async with conn.transaction():
         row = await service.create(
@@ -139,6 +144,9 @@ async def file_request(
             channel=body.channel or "online", on_behalf=on_behalf, received_at=received_at,
             rectification=body.rectification, verified_by_sign_in=not on_behalf,
         )
+        await guards.record_findings(
+            conn, screened.findings, record_kind="subject_request", record_id=row["id"],
+            tenant_id=tenant_id, subject_id=subject_id, agreement_id=screened.agreement_id)
         if on_behalf:
             await _send_code(conn, settings, row, email, actor=principal.sub,
                              actor_role=_role_of(principal))

@@ -7,10 +7,10 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.guards import refuse_bsn
 from privacy_kit.paging import Page, PageParams, page_of
 from privacy_kit.sorting import Ordering, SortOrder
 from training_records.experts.models import ExpertCreate, ExpertPublic, ExpertRead
-from training_records.sensitive import refuse_bsn
 
 _PUBLIC = "SELECT id, name, public_profile FROM person WHERE kind = 'expert' AND restricted_at IS NULL"
 

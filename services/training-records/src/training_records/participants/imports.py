@@ -20,13 +20,15 @@ from pydantic import ValidationError
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal
 from privacy_kit.errors import ApiError
+from privacy_kit.guards import BSN, CATEGORY_NAMES, is_under_16, record_findings, screen
+from training_records import parental
 from training_records.access import check_registrar
 from training_records.participants import service
 from training_records.participants.flows import special_data_allowed
 from training_records.participants.models import ImportLineError, ImportReport, ParticipantCreate
-from training_records.sensitive import find_bsn
-from training_records.settings import SettingsDep
+from training_records.settings import Settings, SettingsDep
 from training_records.tenants import service as tenants
+from training_records.tenants.service import agreement_in_force
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
 
@@ -65,6 +67,12 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     if parts[:1] == ["preferences"]:
         return "language"
     return parts[0] if parts else "row"
+
+
+def _refused(category: str) -> str:
+    what = "a BSN" if category == BSN else f"{CATEGORY_NAMES[category]} data (a special category)"
+    return (f"contains {what}, which this organisation may not store (no separate written "
+            "agreement)")
 
 
 def parse(text: str, *, bsn_allowed: bool, max_rows: int) -> tuple[list[tuple[int, ParticipantCreate]],
@@ -110,10 +118,9 @@ def _check_row(
     if None in row:
         return [ImportLineError(line=line, field="row", reason="more cells than columns")]
     errors = []
-    if not bsn_allowed:
-        errors = [ImportLineError(line=line, field=k, reason="contains a BSN, which this "
-                                  "organisation may not store (no special-data agreement)")
-                  for k, v in row.items() if v and find_bsn(k, v)]
+    if not bsn_allowed:  # O5, the kit's rule for every cell
+        errors = [ImportLineError(line=line, field=f.field, reason=_refused(f.category))
+                  for f in screen({k: v for k, v in row.items() if v})]
     try:
         body = ParticipantCreate.model_validate(_row_to_body(row))
     except ValidationError as exc:
@@ -124,6 +131,9 @@ def _check_row(
     if service.is_child_without_consent(body.birth_date, body.parental_consent):
         errors.append(ImportLineError(line=line, field="birth_date",
                                       reason="under 16 without parental consent"))
+    if body.parental_consent and body.parental_consent.verified_at < body.birth_date:
+        errors.append(ImportLineError(line=line, field="parental_consent_verified_at",
+                                      reason="before the birth date"))
     email = body.email.lower()
     if email in seen:
         errors.append(ImportLineError(line=line, field="email",
@@ -172,7 +182,8 @@ async def _store(
         records.append((
             pid, tenant_id, "participant", actor, body.name, body.email, body.birth_date,
             *(json.dumps(dumped[k]) if dumped[k] is not None else None
-              for k in ("address", "preferences", "parental_consent")),
+              for k in ("address", "preferences")),
+            None,  # O6: the parental consent is recorded in consent, see _record_consents
             body.phone, body.company,
         ))
         created.append({"line": line, "id": str(pid)})
@@ -228,4 +239,28 @@ async def import_participants(
                 "lines and send the whole file again.",
                 details=[e.model_dump() for e in errors[:MAX_REPORTED]])
         created = await _store(conn, tenant_id, good, principal.sub)
+        await _record_findings_and_consents(conn, settings, tenant_id, good, created,
+                                            principal.sub, special=bsn_allowed)
     return ImportReport(imported=len(created), participants=created)
+
+
+async def _record_findings_and_consents(
+    conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UUID,
+    good: list[tuple[int, ParticipantCreate]], created: list[dict[str, Any]], actor: str, *,
+    special: bool,
+) -> None:
+    """With the agreement, which field held what (O5); for each under-16, the parental
+    consent recorded in consent and referenced here (O6)."""
+    agreement = await agreement_in_force(conn=conn, tenant_id=tenant_id) if special else None
+    for (_, body), entry in zip(good, created, strict=True):
+        pid = uuid.UUID(entry["id"])
+        if agreement is not None:
+            findings = screen(body.model_dump(mode="json", exclude_none=True))
+            await record_findings(conn, findings, record_kind="participant", record_id=pid,
+                                  tenant_id=tenant_id, subject_id=pid, agreement_id=agreement)
+        if body.parental_consent and is_under_16(body.birth_date):
+            recorded = await parental.record(settings, subject_id=pid,
+                                             consent=body.parental_consent, verified_by=actor)
+            row = await service.get_row(conn=conn, tenant_id=tenant_id, participant_id=pid)
+            await service.set_parental_consent(conn=conn, row=row, actor=actor,
+                                               reference=parental.reference(recorded))

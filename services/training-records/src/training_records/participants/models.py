@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from privacy_kit.guards import amsterdam_today, strict_date_text
+
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -33,18 +35,35 @@ class WorkExperience(BaseModel):
 
 
 class ParentalConsent(BaseModel):
-    """O6: verified consent of a parent or guardian for a participant under 16."""
+    """O6: verified consent of a parent or guardian for a participant under 16. It is kept in
+    one place, the consent service's parental-consent records; this store keeps its id."""
 
     model_config = _FORBID
     method: str = Field(min_length=1, max_length=200, description="How it was verified.")
-    verified_at: date
+    verified_at: date = Field(description="The day it was verified (Europe/Amsterdam), as text "
+                              "'YYYY-MM-DD': not in the future, not before the birth date.")
+    guardian_reference: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="A pseudonymous reference to the guardian and the proof, not a name.")
+
+    @field_validator("verified_at", mode="before")
+    @classmethod
+    def _text_date(cls, value: Any) -> Any:
+        return strict_date_text(value)
+
+    @field_validator("verified_at")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > amsterdam_today():
+            raise ValueError("parental consent cannot be verified in the future")
+        return value
 
 
 Preferences = dict[str, str | int | bool | None]
 
 
 def _not_future(value: date | None) -> date | None:
-    if value is not None and value > date.today():
+    if value is not None and value > amsterdam_today():
         raise ValueError("a birth date cannot lie in the future")
     if value is not None and value.year < 1900:
         raise ValueError("a birth date before 1900 is not plausible")

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from privacy_kit import guards
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import PageParams
 from privacy_kit.preconditions import entity_tag
@@ -32,18 +33,43 @@ _COLUMNS = (
     "id, tenant_id, restricted_at, closed_at, created_at, updated_at, "
     + ", ".join(PROFILE_FIELDS)
 )
-MINIMUM_AGE = 16
+MINIMUM_AGE = guards.MINIMUM_AGE
 
 
 def age_on(birth_date: date, today: date) -> int:
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - int(before_birthday)
+    return guards.age_on(birth_date, today)
 
 
 def is_child_without_consent(birth_date: date | None, parental_consent: Any) -> bool:
+    """O6, on the Dutch calendar: a child turns 16 at midnight Europe/Amsterdam."""
     if birth_date is None:
         return False
-    return age_on(birth_date, date.today()) < MINIMUM_AGE and not parental_consent
+    return guards.is_under_16(birth_date) and not parental_consent
+
+
+def consent_before_birth_refusal() -> ApiError:
+    return ApiError(
+        422, "parental_consent_before_birth",
+        "Parental consent cannot have been verified before the participant was born: check "
+        "'parental_consent.verified_at' and 'birth_date'.",
+        details=[{"field": "parental_consent.verified_at",
+                  "message": "before the birth date"}])
+
+
+async def set_parental_consent(
+    *, conn: asyncpg.Connection, row: asyncpg.Record, reference: dict[str, Any], actor: str
+) -> None:
+    """Point the participant at their parental-consent record in consent (O6), kept in the
+    rectification history like any other change."""
+    old = _load(row["parental_consent"])
+    await conn.execute(
+        "UPDATE person SET parental_consent = $2::jsonb, updated_at = now() WHERE id = $1",
+        row["id"], json.dumps(reference))
+    await conn.execute(
+        """INSERT INTO person_rectification (person_id, tenant_id, field, old_value, new_value,
+                                             changed_by)
+           VALUES ($1, $2, 'parental_consent', $3::jsonb, $4::jsonb, $5)""",
+        row["id"], row["tenant_id"], json.dumps(old), json.dumps(reference), actor)
 
 
 def under_16_refusal() -> ApiError:

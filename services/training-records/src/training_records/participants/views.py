@@ -13,6 +13,7 @@ from privacy_kit.auth import (
     Staff,
     check_tenant_manager,
 )
+from privacy_kit.guards import record_findings
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.preconditions import IfMatch
 from privacy_kit.sorting import SortOrder
@@ -39,7 +40,7 @@ from training_records.participants.models import (
 )
 from training_records.provider import TrainingRecordsProvider
 from training_records.reading import read_person
-from training_records.sensitive import refuse_bsn
+from training_records.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["participants"])
 
@@ -49,14 +50,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such tenant or participant"},
 }
 _REFUSALS: dict[int | str, dict[str, Any]] = {422: {
-    "description": "Invalid input, a BSN in any field (O5), or an under-16 without parental "
-                   "consent (O6)",
+    "description": "Invalid input, a BSN or special-category data in any field without the "
+                   "tenant's written agreement (O5), or an under-16 without parental consent "
+                   "(O6)",
     "content": {"application/json": {"examples": {
         "bsn": {"value": {"error": {
             "code": "bsn_not_allowed",
             "message": "The field 'company' contains what is a Dutch citizen service number "
                        "(BSN). ...",
             "details": [{"field": "company", "message": "contains a BSN"}]}}},
+        "special_category": {"value": {"error": {
+            "code": "special_category_not_allowed",
+            "message": "The field 'preferences.note' (health) holds what reads as "
+                       "special-category personal data. ...",
+            "details": [{"field": "preferences.note", "category": "health",
+                         "message": "holds health data"}]}}},
         "under_16": {"value": {"error": {
             "code": "under_16_without_parental_consent",
             "message": "The participant is under 16: they can only be registered with verified "
@@ -75,12 +83,12 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {422: {
 )
 async def create_participant(
     tenant_id: uuid.UUID, body: ParticipantCreate, conn: DbConn, principal: CurrentPrincipal,
-    response: Response,
+    response: Response, settings: SettingsDep,
 ) -> ParticipantCreated:
     check_registrar(principal, tenant_id, "registers people")
     async with conn.transaction():
         created = await flows.register_participant(
-            conn=conn, tenant_id=tenant_id, body=body, actor=principal.sub)
+            conn=conn, tenant_id=tenant_id, body=body, actor=principal.sub, settings=settings)
         response.headers["ETag"] = await service.current_etag(conn=conn,
                                                               participant_id=created.id)
     response.headers["Location"] = f"/v1/tenants/{tenant_id}/participants/{created.id}"
@@ -154,7 +162,8 @@ async def get_participant(
 )
 async def update_participant(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, body: ParticipantUpdate, conn: DbConn,
-    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
+    principal: CurrentPrincipal, response: Response, settings: SettingsDep,
+    if_match: IfMatch = None,
 ) -> ParticipantUpdated:
     reader = reach_person(principal, tenant_id, participant_id)
     if reader.as_beheerder and not await beheerder_sees(conn, principal, tenant_id,
@@ -163,7 +172,7 @@ async def update_participant(
     async with conn.transaction():
         updated = await flows.rectify_participant(
             conn=conn, tenant_id=tenant_id, participant_id=participant_id, body=body,
-            actor=principal.sub, if_match=if_match)
+            actor=principal.sub, settings=settings, if_match=if_match)
         response.headers["ETag"] = await service.current_etag(conn=conn,
                                                               participant_id=participant_id)
     return updated
@@ -281,10 +290,14 @@ async def create_beheerder(
     principal: Operator,
 ) -> BeheerderRead:
     async with conn.transaction():
-        allowed = await flows.special_data_allowed(conn=conn, tenant_id=tenant_id)
-        refuse_bsn(body.model_dump(mode="json", exclude_none=True), allowed=allowed)
-        return await service.create_beheerder(conn=conn, tenant_id=tenant_id, body=body,
-                                              created_by=principal.sub)
+        findings, agreement = await flows.screen_input(
+            conn=conn, tenant_id=tenant_id, value=body.model_dump(mode="json", exclude_none=True))
+        beheerder = await service.create_beheerder(conn=conn, tenant_id=tenant_id, body=body,
+                                                   created_by=principal.sub)
+        await record_findings(conn, findings, record_kind="beheerder", record_id=beheerder.id,
+                              tenant_id=tenant_id, subject_id=beheerder.id,
+                              agreement_id=agreement)
+        return beheerder
 
 
 @router.get(

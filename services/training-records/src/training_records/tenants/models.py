@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from privacy_kit.guards import amsterdam_today, strict_date_text
 
 ContractState = Literal["active", "suspended", "terminated"]
 # O2: what a Beheerder sees of the tenant's participants they did not register or assign.
@@ -18,16 +20,12 @@ class TenantCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "Acme Opleidingen B.V.", "special_data_agreement": False}]
+            "examples": [{"name": "Acme Opleidingen B.V."}]
         },
     )
 
     name: str = Field(min_length=1, max_length=200, description="The client organisation's name.")
     contract_state: ContractState = "active"
-    special_data_agreement: bool = Field(
-        False,
-        description="A separate written agreement allows special-category data and BSNs (O5).",
-    )
     beheerder_view: BeheerderView = Field("assigned", description=_VIEW)
 
 
@@ -38,7 +36,6 @@ class TenantUpdate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     contract_state: ContractState | None = None
-    special_data_agreement: bool | None = None
     beheerder_view: BeheerderView | None = Field(None, description=_VIEW)
 
 
@@ -56,7 +53,58 @@ class TenantRead(BaseModel):
     id: uuid.UUID
     name: str
     contract_state: ContractState
-    special_data_agreement: bool
+    special_data_agreement: bool = Field(
+        False, description="Whether a separate written agreement for special-category data and "
+        "BSNs is in force (O5); recorded at `POST /v1/tenants/{id}/special-category-agreements`.")
     created_at: datetime
     updated_at: datetime
     beheerder_view: BeheerderView = "assigned"
+
+
+AgreementAction = Literal["recorded", "ended"]
+
+
+class AgreementCreate(BaseModel):
+    """O5: the separate written agreement (or its end), entered by platform staff."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"effective_on": "2026-11-01", "document_reference": "DPA-annex-B 2026-114"},
+        {"action": "ended", "effective_on": "2026-12-31",
+         "document_reference": "termination letter 2026-131"}]})
+
+    action: AgreementAction = Field("recorded", description="'recorded' puts an agreement in "
+                                    "force, 'ended' ends the one in force.")
+    effective_on: date = Field(description="The date of the signed agreement (or its end).")
+    document_reference: str = Field(
+        min_length=1, max_length=200,
+        description="Where the signed document is kept (a contract or file number).")
+
+    @field_validator("effective_on", mode="before")
+    @classmethod
+    def _text_date(cls, value: Any) -> Any:
+        return strict_date_text(value)
+
+    @field_validator("effective_on")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > amsterdam_today():
+            raise ValueError("an agreement is recorded once it is signed, not before")
+        return value
+
+
+class AgreementRead(BaseModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    action: AgreementAction
+    effective_on: date
+    document_reference: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class AgreementState(BaseModel):
+    """What other services ask (service token): is an agreement in force, and which."""
+
+    tenant_id: uuid.UUID
+    in_force: bool
+    agreement_id: uuid.UUID | None
