@@ -130,9 +130,28 @@ def fastapi_options() -> dict[str, Any]:
 
 
 def instrument_app(app: FastAPI) -> None:
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.instrumentation import fastapi as fastapi_instrumentation
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/livez$,/metrics$")
+    _skip_route_lookup_when_not_recording(fastapi_instrumentation)
+    fastapi_instrumentation.FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/healthz$,/livez$,/metrics$")
+
+
+def _skip_route_lookup_when_not_recording(module: Any) -> None:
+    """The instrumentor names each server span after its route by matching the path against
+    every route of the app, one regular expression after another, before the app routes the
+    request itself: about 0.3 ms per request on consent's 60 routes. The name is only read
+    when the span is recorded, so without an exporter the lookup is skipped (the span still
+    carries the trace context; its name falls back to the method)."""
+    original = getattr(module, "_get_route_details", None)
+    if original is None or getattr(original, "_privacy_kit", False):
+        return
+
+    def route_details(scope: Any) -> str | None:
+        return original(scope) if _records_spans() else None
+
+    route_details._privacy_kit = True  # type: ignore[attr-defined]
+    module._get_route_details = route_details
 
 
 def current_trace_ids() -> tuple[str | None, str | None]:
