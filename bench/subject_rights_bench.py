@@ -137,6 +137,9 @@ async def main(rounds: int, records: int, consents: int) -> None:
     print(f"access bundle ({records} training records, {consents} consent records, "
           f"zip {size / 1024:.0f} KiB) over {rounds} runs: median {statistics.median(ms):.0f} ms, "
           f"worst {ms[-1]:.0f} ms, best {ms[0]:.0f} ms")
+    print("RESULT " + json.dumps({  # the last line, for `python -m bench`
+        "bench": "subject_rights", "access_bundle_median_ms": round(statistics.median(ms)),
+        "access_bundle_worst_ms": round(ms[-1])}), flush=True)
 
 
 if __name__ == "__main__":

@@ -229,6 +229,12 @@ def _report(results: dict[str, Any]) -> None:
         mark = "" if target is None or value is None else ("  ok" if value <= target else "  MISSED")
         shown = f"{value} {unit}"
         print(f"{name:<48}{shown:>10}  {('< ' + str(target)) if target else '':>8}{mark}")
+    summary: dict[str, Any] = {"bench": "termination", "termination_s": results.get("termination_s")}
+    if results.get("termination_peak_mib"):
+        summary["termination_peak_mib"] = max(results["termination_peak_mib"].values())
+    if "export_s" in results:
+        summary["export_s"] = results["export_s"]
+    print("RESULT " + json.dumps(summary), flush=True)  # the last line, for `python -m bench`
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ def echo_app() -> FastAPI:
                 "query": request.url.query,
                 "headers": dict(request.headers),
                 "body": body.decode(),
+                "pad": "x" * int(request.query_params.get("pad", "0")),
             },
             status_code=int(request.query_params.get("status", "200")),
             headers={"X-Upstream": "echo", "Set-Cookie": "a=1"},

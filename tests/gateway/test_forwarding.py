@@ -135,3 +135,18 @@ async def test_runs_behind_a_real_socket(gateway_settings: Settings, serve) -> N
     assert response.status_code == 200
     assert response.json()["body"] == '{"kind":"access"}'
     assert health.status_code == 200
+
+
+async def test_small_answers_come_back_whole_and_large_ones_streamed_intact(
+    gateway_settings: Settings,
+) -> None:
+    from gateway.proxy import BUFFERED_BYTES
+
+    async with app_client(create_app(gateway_settings)) as client:
+        for pad in (10, BUFFERED_BYTES + 1000):  # one piece, then streamed through
+            response = await client.get(f"/v1/subjects/s1/consents?pad={pad}",
+                                        headers=auth("participant", tenant="t1", sub="s1"))
+            assert response.status_code == 200, response.text
+            assert len(response.json()["pad"]) == pad
+            assert int(response.headers["content-length"]) == len(response.content)
+            assert response.headers.get_list("set-cookie") == ["a=1"]

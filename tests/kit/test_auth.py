@@ -113,3 +113,24 @@ def test_service_tokens_come_only_from_the_kit_with_the_service_secret() -> None
     expired = mint_service_token(settings, now=time.time() - 3600)
     with pytest.raises(ApiError):
         verifier.verify(expired)
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_no_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(ServiceSettings(jwt_leeway_s=0))
+    token = mint_token(DEV_SECRET, role="participant", tenant="t1", sub="p-1", ttl_s=2)
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # from the cache: no second signature check
+    # Past its expiry the cached answer is not used: the token is checked again and refused.
+    time.sleep(max(0.0, verifier._cache[token][1] - time.time()) + 1.1)
+    with pytest.raises(ApiError) as refused:
+        verifier.verify(token)
+    assert refused.value.code == "token_expired"
+    # A refused token is never remembered, and the cache stays within its bound.
+    monkeypatch.setattr(TokenVerifier, "CACHE_SIZE", 3)
+    tokens = [mint_token(DEV_SECRET, role="participant", sub=f"p-{i}") for i in range(5)]
+    for t in tokens:
+        verifier.verify(t)
+    assert len(verifier._cache) == 3 and tokens[-1] in verifier._cache
+    assert token not in verifier._cache

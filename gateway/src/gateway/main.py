@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,  # /openapi.json and /docs describe the merged public API instead
         docs_url=None,
         redoc_url=None,
+        **telemetry.fastapi_options(),
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)

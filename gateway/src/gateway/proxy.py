@@ -28,6 +28,9 @@ HOP_BY_HOP = frozenset({
 })
 # The gateway's own server adds these; two of each would confuse clients.
 _OWN_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id"})
+# Answers up to this size (by their Content-Length) are read whole and sent in one piece;
+# larger ones (exports, archives) and those of unknown length are streamed through.
+BUFFERED_BYTES = 256 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -146,17 +149,33 @@ async def forward(request: Request, upstream: str) -> Response:
             502, "upstream_unavailable",
             f"The {upstream} service cannot be reached right now; try again later.",
         ) from exc
-    response = StreamingResponse(
+    # Raw headers keep repeated ones (Set-Cookie, Link) as the service sent them.
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+               for k, v in response_headers(answer.headers)]
+    length = answer.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= BUFFERED_BYTES:
+        # A small answer (most of them) is read whole and sent in one piece: no streaming
+        # machinery per chunk, and the connection is back in the pool before we answer.
+        try:
+            body = b"".join([chunk async for chunk in answer.aiter_raw()])
+        except httpx.TransportError as exc:
+            raise ApiError(
+                502, "upstream_unavailable",
+                f"The {upstream} service cannot be reached right now; try again later.",
+            ) from exc
+        finally:
+            await answer.aclose()
+        response = Response(status_code=answer.status_code)
+        response.body = body
+        response.raw_headers = headers  # the service's own content-length and type
+        return response
+    streaming = StreamingResponse(
         _relay(answer),
         status_code=answer.status_code,
         background=BackgroundTask(answer.aclose),
     )
-    # Raw headers keep repeated ones (Set-Cookie, Link) as the service sent them.
-    response.raw_headers.extend(
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in response_headers(answer.headers)
-    )
-    return response
+    streaming.raw_headers.extend(headers)
+    return streaming
 
 
 async def _relay(answer: httpx.Response) -> AsyncIterator[bytes]:

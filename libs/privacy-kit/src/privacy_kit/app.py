@@ -174,7 +174,8 @@ def create_app(
             telemetry.shutdown_tracing()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan,
-                  dependencies=[Depends(reject_unknown_query_params), Depends(guard_params)])
+                  dependencies=[Depends(reject_unknown_query_params), Depends(guard_params)],
+                  **telemetry.fastapi_options())
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.provider = provider

@@ -40,25 +40,49 @@ class Principal:
 
 
 class TokenVerifier:
+    """Checks a bearer token; a token that passed is remembered until it expires.
+
+    The cache holds at most `CACHE_SIZE` tokens (the oldest is dropped first) and keeps each for
+    at most `CACHE_HOLD_S`, so a signing key withdrawn from the JWKS stops working within that
+    time; an expired token is always checked again (and refused). Only successes are kept.
+    """
+
+    CACHE_SIZE = 10_000
+    CACHE_HOLD_S = 300.0
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         # Keys (secret, JWKS URL or OIDC discovery) and claim names: see privacy_kit.identity.
         self.keys = SigningKeys(settings)
         self.claims = ClaimMapping.from_settings(settings)
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        now = time.time()
+        if cached is not None:
+            if now < cached[1]:
+                return cached[0]
+            del self._cache[token]
+        principal, expires = self._verify(token)
+        if len(self._cache) >= self.CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
+        self._cache[token] = (principal, min(expires, now + self.CACHE_HOLD_S))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise unauthorized("invalid_token", f"The token is not valid: {exc}.") from exc
         if header.get("kid") == SERVICE_TOKEN_KID:
             return self._verify_service(token)
-        principal = self._verify_person(token)
+        principal, expires = self._verify_person(token)
         if SERVICE_ROLE in principal.roles:  # only the kit's service tokens carry it
             principal = Principal(principal.sub, principal.tenant, principal.roles - {SERVICE_ROLE})
-        return principal
+        return principal, expires
 
-    def _verify_service(self, token: str) -> Principal:
+    def _verify_service(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token, self.settings.service_token_secret, algorithms=["HS256"],
@@ -66,9 +90,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise unauthorized("invalid_token", "The service token is not valid.") from exc
-        return Principal(sub=str(claims["sub"]), tenant=None, roles=frozenset({SERVICE_ROLE}))
+        principal = Principal(sub=str(claims["sub"]), tenant=None, roles=frozenset({SERVICE_ROLE}))
+        return principal, float(claims["exp"])
 
-    def _verify_person(self, token: str) -> Principal:
+    def _verify_person(self, token: str) -> tuple[Principal, float]:
         try:
             key: Any = self.keys.key_for(token)
             options = {"require": ["exp", "iat"]}
@@ -92,8 +117,10 @@ class TokenVerifier:
         if sub is None:
             raise unauthorized("invalid_token",
                                f"The token has no '{self.claims.subject}' claim to say who you are.")
-        return Principal(sub=sub, tenant=self.claims.tenant_of(claims),
-                         roles=self.claims.roles_of(claims))
+        principal = Principal(sub=sub, tenant=self.claims.tenant_of(claims),
+                              roles=self.claims.roles_of(claims))
+        # Valid until exp (with the leeway the check allows); nbf, if any, has passed.
+        return principal, float(claims["exp"]) + self.settings.jwt_leeway_s
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         """A stolen token must not work for a century: cap exp - iat (and exp - now)."""

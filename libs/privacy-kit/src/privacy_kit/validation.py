@@ -318,16 +318,42 @@ def declared_path_lengths(route: Any) -> dict[str, int]:
     return lengths
 
 
+# By route id, with the route itself (holding it keeps its id from being reused): a route's
+# parameters do not change, so they are looked up once, not on every request.
+_PARAM_RULES: dict[int, tuple[Any, dict[str, int], set[str]]] = {}
+
+
+def _param_rules(route: Any) -> tuple[dict[str, int], set[str]]:
+    known = _PARAM_RULES.get(id(route))
+    if known is not None and known[0] is route:
+        return known[1], known[2]
+    declared, bounded = declared_path_lengths(route), unbounded_int_params(route)
+    if route is not None:
+        _PARAM_RULES[id(route)] = (route, declared, bounded)
+    return declared, bounded
+
+
 async def guard_params(request: Request) -> None:
     """Dependency on every route: path and query parameters follow the same rules as bodies."""
+    path_params, query_string = request.path_params, request.scope.get("query_string")
+    if not path_params and not query_string:
+        return
     limits: InputLimits = getattr(request.app.state, "input_limits", None) or InputLimits()
     problems: list[dict[str, str]] = []
-    declared = declared_path_lengths(request.scope.get("route"))
-    for name, value in request.path_params.items():
+    declared, bounded = _param_rules(request.scope.get("route"))
+    for name, value in path_params.items():
         longest = declared.get(name, limits.max_id_chars)
         if isinstance(value, str) and (reason := text_problem(value, longest)):
             problems.append({"field": name, "message": reason})
-    bounded = unbounded_int_params(request.scope.get("route"))
+    if query_string:
+        _check_query(request, limits, bounded, problems)
+    if problems:
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise ApiError(422, "invalid_request", message, details=problems)
+
+
+def _check_query(request: Request, limits: InputLimits, bounded: set[str],
+                 problems: list[dict[str, str]]) -> None:
     for name, value in request.query_params.multi_items():
         reason = text_problem(name, limits.max_key_chars) or text_problem(
             value, limits.max_param_chars)
@@ -337,9 +363,6 @@ async def guard_params(request: Request) -> None:
             reason = f"must be at most {MAX_INT_PARAM}"
         if reason:
             problems.append({"field": name[:40], "message": reason})
-    if problems:
-        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        raise ApiError(422, "invalid_request", message, details=problems)
 
 
 # Shared annotated types: use them in models and views, so the OpenAPI shows the limits.
