@@ -30,14 +30,17 @@ from subject_rights.settings import Settings as SubjectRightsSettings
 from training_records.main import create_app as create_training_records
 from training_records.settings import Settings as TrainingRecordsSettings
 
-# Consent first: training-records asks it over HTTP who opted out of anonymised data (O13).
+# Consent first: training-records asks it over HTTP who opted out of anonymised data (O13);
+# then training-records, which retention asks over HTTP whose participant a subject is (O17).
 FACTORIES: dict[str, tuple[Callable[[Any], FastAPI], type]] = {
     "consent": (create_consent, ConsentSettings),
-    "retention": (create_retention, RetentionSettings),
     "training-records": (create_training_records, TrainingRecordsSettings),
+    "retention": (create_retention, RetentionSettings),
     "breach": (create_breach, BreachSettings),
     "subject-rights": (create_subject_rights, SubjectRightsSettings),
 }
+# Served over real HTTP, for the stores that call them.
+SERVED = ("consent", "training-records")
 RETENTION_TEST_SETTINGS = {"retention_sweep_interval_s": 0, "overdue_sweep_interval_s": 0.5}
 
 
@@ -49,7 +52,7 @@ class Platform:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     dsns: dict[str, str] = field(default_factory=dict)
-    # Stores served over real HTTP (consent), for the stores that call them.
+    # Stores served over real HTTP (SERVED), for the stores that call them.
     urls: dict[str, str] = field(default_factory=dict)
     stack: contextlib.AsyncExitStack | None = None
 
@@ -67,7 +70,7 @@ class Platform:
                  **settings}
         app = factory(settings_cls(**{**self.suite.env(self.dsns[store], store), **extra}))
         self.apps[store] = app
-        if store == "consent":
+        if store in SERVED:
             self.urls[store] = await self.stack.enter_async_context(served(app))
             self.clients[store] = await self.stack.enter_async_context(
                 httpx.AsyncClient(base_url=self.urls[store]))

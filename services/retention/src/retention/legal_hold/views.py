@@ -23,7 +23,8 @@ router = APIRouter(prefix="/v1/legal-holds", tags=["legal holds"])
 
 @router.post("", status_code=201, summary="Place a legal hold on a subject, a tenant, or one "
                                           "category of a tenant")
-async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> LegalHoldRead:
+async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn,
+                     settings: SettingsDep) -> LegalHoldRead:
     if body.category is not None:
         known = await erasure.known_categories(conn=conn)
         if body.category not in known:
@@ -31,7 +32,8 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn) -> Legal
                            f"body.category: no store declares the category '{body.category}'; "
                            f"the known categories are: {', '.join(known) or 'none yet'}.")
     async with conn.transaction():
-        return await service.place(conn=conn, hold=body, actor=staff.sub)
+        return await service.place(conn=conn, hold=body, actor=staff.sub,
+                                   source=settings.service_name)
 
 
 @router.get("", summary="Active and released legal holds")
@@ -50,9 +52,13 @@ async def list_holds(
 async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
                        settings: SettingsDep) -> LegalHoldRead:
     async with conn.transaction():
-        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
+        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub,
+                                     source=settings.service_name)
         if hold is None:
             raise ApiError(404, "not_found", "There is no active legal hold with this id.")
+        # O17: subject jobs this hold kept waiting start now.
+        await erasure.resume_held(conn=conn, hold_id=hold_id, source=settings.service_name,
+                                  deadline=timedelta(seconds=settings.erasure_deadline_s))
         follow_ups = []
         for job_id in await erasure.jobs_kept_by(conn=conn, hold_id=hold_id):
             follow_up = await erasure.follow_up(

@@ -15,6 +15,7 @@ import httpx
 
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
+from privacy_kit.holds import refuse_if_held
 from privacy_kit.messages import queue_message
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import SubjectObjected, SubjectRestricted, SubjectRestrictionLifted
@@ -463,6 +464,10 @@ async def _rectify(
     if not changes:
         raise ApiError(422, "rectification_required",
                        "Name the corrections to apply in 'rectification' (field: new value).")
+    # O17: held data is frozen; refused here too, before training-records is asked.
+    await refuse_if_held(conn, subject_id=row["subject_id"], tenant_id=row["tenant_id"],
+                         categories=("participant_profile", "career"),
+                         what="this person's data")
     if row["tenant_id"] is None:
         raise _conflict("not_held_in_training_records",
                         "This person is not a participant of an organisation; correct the data "

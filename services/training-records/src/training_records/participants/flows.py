@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from privacy_kit.holds import refuse_if_held
 from privacy_kit.outbox import emit
 from privacy_kit.preconditions import check_if_match
 from privacy_kit.protocol import SubjectErasureRequested, SubjectRectified
@@ -22,6 +23,8 @@ from training_records.tenants import service as tenants
 from training_records.tenants.service import allows_special_data
 
 SOURCE = "training-records"
+# The categories a rectification writes: a legal hold on one of them (for the tenant) freezes it.
+HELD_BY_RECTIFICATION = ("participant_profile", "career", "rectification_history")
 
 
 async def special_data_allowed(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> bool:
@@ -52,6 +55,10 @@ async def rectify_participant(
 ) -> ParticipantUpdated:
     """O24: keep the history, tell recipients which fields changed (names only), and ask for
     an erasure when the corrected birth date shows an under-16 without parental consent (O6)."""
+    # O17: a legal hold on the person, their organisation, or the profile's categories
+    # freezes the data it keeps (409 naming the hold, never its reason).
+    await refuse_if_held(conn, subject_id=str(participant_id), tenant_id=str(tenant_id),
+                         categories=HELD_BY_RECTIFICATION, what="this participant's data")
     bsn_allowed = await special_data_allowed(conn=conn, tenant_id=tenant_id)
     refuse_bsn(body.model_dump(mode="json", include=body.model_fields_set, exclude_none=True),
                allowed=bsn_allowed)
