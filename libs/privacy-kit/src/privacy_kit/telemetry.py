@@ -15,6 +15,8 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from opentelemetry import trace
@@ -22,6 +24,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler
+from opentelemetry.trace import Span
 
 log = logging.getLogger(__name__)
 _instrumented_libraries = False
@@ -90,15 +93,71 @@ def setup_tracing(service_name: str, otlp_endpoint: str, traces_file: str = "") 
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor().instrument()
+        HTTPXClientInstrumentor().instrument(request_hook=_redact_client_url,
+                                             async_request_hook=_async_redact_client_url)
         AsyncPGInstrumentor().instrument()
         _instrumented_libraries = True
 
 
-def instrument_app(app: FastAPI) -> None:
+# O25: paths carry subject ids (personal data, and erased with the person), so no span keeps a
+# raw path. FastAPI's instrumentation names server spans by route template already
+# ("GET /v1/subjects/{subject_id}/consents"), but puts the raw path and URL into attributes;
+# these hooks put the template there instead. Client spans keep only the origin of the URL.
+UNMATCHED = "<unmatched>"
+_PATH_ATTRIBUTES = ("http.target", "url.path")
+_URL_ATTRIBUTES = ("http.url", "url.full")
+
+
+def route_template_of(scope: dict[str, Any]) -> str:
+    """The template of the route a request will match, found before routing has run: the
+    same lookup that names the span, so name and attributes agree."""
+    from opentelemetry.instrumentation.fastapi import _get_route_details
+
+    try:
+        template = _get_route_details(scope)
+    except Exception:  # an app without routes of its own: say nothing rather than the path
+        template = None
+    return str(template) if template else UNMATCHED
+
+
+def _redact_server_span(span: Span, scope: dict[str, Any]) -> None:
+    if span is None or not span.is_recording():
+        return
+    template = route_template_of(scope)
+    for name in _PATH_ATTRIBUTES:
+        span.set_attribute(name, template)
+    server = scope.get("server") or ("", None)
+    origin = f"{scope.get('scheme', 'http')}://{server[0]}" + (f":{server[1]}" if server[1] else "")
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, origin + template)
+    span.set_attribute("url.query", "")
+
+
+def _client_origin(url: Any) -> str:
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "<url>"
+    return f"{parts.scheme}://{parts.netloc}/…"
+
+
+def _redact_client_url(span: Span, request: Any) -> None:
+    if span is None or not span.is_recording():
+        return
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, _client_origin(getattr(request, "url", "")))
+
+
+async def _async_redact_client_url(span: Span, request: Any) -> None:
+    _redact_client_url(span, request)
+
+
+def instrument_app(app: FastAPI, tracer_provider: TracerProvider | None = None) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/livez$,/metrics$")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/livez$,/metrics$",
+                                       server_request_hook=_redact_server_span,
+                                       tracer_provider=tracer_provider)
 
 
 def current_trace_ids() -> tuple[str | None, str | None]:
