@@ -101,8 +101,10 @@ async def create_job(
         assert request.subject_id is not None
         if await holds.subject_on_hold(conn=conn, subject_id=request.subject_id):
             raise UnderLegalHold
-        # Asked of training-records only where it takes part (it knows who belongs where).
-        if tenant_of is not None and "training-records" in stores:
+        # Asked of training-records, which knows who belongs where, where it takes part and
+        # has ever started (announced its inventory): one that never ran holds no one.
+        if tenant_of is not None and "training-records" in stores and await conn.fetchval(
+                "SELECT 1 FROM store_inventory WHERE store = 'training-records'"):
             try:
                 subject_tenant = await tenant_of(request.subject_id)
             except TenantUnresolved:
