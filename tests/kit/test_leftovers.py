@@ -3,14 +3,22 @@ attributes (route templates, never raw ids), dead letters, and `.dlq` copies (th
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from devstack.testing import Suite
 from privacy_kit import telemetry
+from privacy_kit.db import migrate
+from privacy_kit.dead_letters import forget_dead_letters
 from privacy_kit.kafka import wanted_topics
+from privacy_kit.protocol import SubjectRestricted, envelope
 from privacy_kit.settings import ServiceSettings
 
 SUBJECT = "5b8c2c1e-6a0b-4d55-9a57-3f1c2f7e9d10"
@@ -66,3 +74,43 @@ def test_o25_dlq_copies_expire_after_a_bounded_time() -> None:
     short = wanted_topics(ServiceSettings(topic_prefix="p.", dlq_retention_s=3600))
     assert {t.topic_configs.get("retention.ms") for t in short if t.name.endswith(".dlq")} == {
         "3600000"}
+
+
+async def test_o25_an_erasure_forgets_the_dead_letters_naming_the_subject_or_tenant(
+    suite: Suite, tmp_path: Path,
+) -> None:
+    dsn = await suite.new_database("dead")
+    await migrate(dsn, tmp_path)  # the kit's own tables
+    erased, kept, held, tenant = (str(uuid.uuid4()) for _ in range(4))
+
+    def wire(subject: str | None, tenant_id: str | None = None) -> bytes:
+        return envelope(SubjectRestricted(), source="t", subject_id=subject or kept,
+                        tenant_id=tenant_id).model_dump_json().encode()
+
+    letters = [
+        ("subject in the envelope", wire(erased), "ValueError: boom"),
+        ("subject only in the error", b"\xff not json", f"no person {erased}"),
+        ("another subject", wire(kept), "ValueError: boom"),
+        ("the tenant's", wire(kept, tenant), "ValueError: boom"),
+        ("a held subject of the tenant", wire(held, tenant), "ValueError: boom"),
+        ("no payload at all", None, "not a valid event envelope"),
+    ]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            """INSERT INTO dead_letter (consumer, topic, event_type, error, payload)
+               VALUES ($1, 'privacy.subject', 'subject.restricted', $3, $2)""", letters)
+
+        async def left() -> list[str]:
+            return [r["consumer"] for r in await conn.fetch(
+                "SELECT consumer FROM dead_letter ORDER BY id")]
+
+        assert await forget_dead_letters(conn, subject_id=erased) == 2
+        assert await left() == ["another subject", "the tenant's",
+                                "a held subject of the tenant", "no payload at all"]
+        assert await forget_dead_letters(conn, tenant_id=tenant, keep_subjects=[held]) == 1
+        assert await left() == ["another subject", "a held subject of the tenant",
+                                "no payload at all"]
+        assert await forget_dead_letters(conn) == 0
+    finally:
+        await conn.close()
