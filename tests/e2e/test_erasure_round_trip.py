@@ -54,16 +54,25 @@ async def running(postgres_admin_dsn: str, kafka_bootstrap: str,
 
 
 async def _tables_naming(dsn: str, needle: str) -> dict[str, int]:
-    """Every table of a database whose rows mention `needle` anywhere, with the row count."""
+    """Every table of a database whose rows mention `needle` anywhere, with the row count.
+    Binary columns (a dead letter's record) are searched as bytes: their text form is hex."""
     conn = await asyncpg.connect(dsn)
     try:
         tables = await conn.fetch(
-            "SELECT quote_ident(table_name) AS t FROM information_schema.tables"
-            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+            """SELECT quote_ident(t.table_name) AS t,
+                      array_remove(array_agg(quote_ident(c.column_name::text))
+                                   FILTER (WHERE c.data_type = 'bytea'), NULL) AS binary
+               FROM information_schema.tables t JOIN information_schema.columns c
+                 ON c.table_schema = t.table_schema AND c.table_name = t.table_name
+               WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+               GROUP BY t.table_name""")
         found = {}
         for row in tables:
+            in_bytes = "".join(f" OR position(convert_to($1, 'UTF8') in r.{c}) > 0"
+                               for c in row["binary"] or ())
             count = await conn.fetchval(
-                f"SELECT count(*) FROM {row['t']} AS r WHERE r::text LIKE '%' || $1 || '%'", needle)
+                f"SELECT count(*) FROM {row['t']} AS r WHERE r::text LIKE '%' || $1 || '%'"
+                f"{in_bytes}", needle)
             if count:
                 found[row["t"]] = count
         return found
