@@ -44,9 +44,10 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
                 tenant_of=partial(subject_tenant, settings),
             )
     except TenantUnresolved as exc:
-        raise ApiError(503, "training_records_unavailable",
-                       "Cannot check whether this person's organisation is under a legal hold "
-                       "right now; try again shortly.", headers={"Retry-After": "5"}) from exc
+        raise ApiError(503, "service_unavailable",
+                       "training-records cannot say right now whether this person's organisation "
+                       "is under a legal hold; try again shortly.",
+                       headers={"Retry-After": "5"}) from exc
     except service.UnknownCategory as exc:
         raise ApiError(422, "unknown_category",
                        f"body.category: no store declares the category '{exc.category}'; the "
