@@ -105,7 +105,7 @@ async def test_o14_an_announced_version_is_told_to_everyone_with_consents_and_ac
     assert version in messages[0]["title"] and "Hotjar" in messages[0]["body"]
     assert messages[0]["tenant_id"] == tenant
     async with both.records.state.pool.acquire() as conn:
-        what = await conn.fetchval("SELECT what FROM access_log WHERE subject_id = $1",
+        what = await conn.fetchval("SELECT what FROM access_log WHERE subject_id = $1::uuid::text",
                                    uuid.UUID(person))
     assert what == "e-mail address: policy announcement (O14)"
 

@@ -8,7 +8,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from privacy_kit.i18n import Translator, localize, negotiate, parse_accept_language, tr
+from privacy_kit.i18n import Joined, Translator, localize, negotiate, parse_accept_language, tr
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
@@ -16,6 +16,9 @@ PACKAGES = {
     ROOT / "gateway/src/gateway": "gateway",
     ROOT / "services/consent/src/consent": "consent",
     ROOT / "services/training-records/src/training_records": "training_records",
+    ROOT / "services/retention/src/retention": "retention",
+    ROOT / "services/breach/src/breach": "breach",
+    ROOT / "services/subject-rights/src/subject_rights": "subject_rights",
 }
 
 
@@ -57,3 +60,10 @@ def test_a_package_without_a_catalogue_speaks_english(tmp_path: Path) -> None:
         assert lonely("Hello {name}.", name="Sanne").in_language("nl") == "Hello Sanne."
     finally:
         Translator.registry.remove(lonely)
+
+
+def test_joined_texts_are_said_part_by_part() -> None:
+    reasons = Joined([tr("No such resource."), "HTTP 503"], "; ")
+    assert reasons == "No such resource.; HTTP 503"
+    assert localize(reasons, "nl") == f"{tr('No such resource.').in_language('nl')}; HTTP 503"
+    assert localize(reasons, "nl") != reasons

@@ -11,10 +11,12 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest_asyncio
 
 from devstack.testing import app_client, auth
 from gateway.main import create_app
+from gateway.proxy import never_reached
 from gateway.settings import Settings
 from privacy_kit.settings import DEV_SECRET
 
@@ -151,3 +153,12 @@ async def test_dead_letters_in_a_service_make_the_gateway_degraded(upstreams) ->
     assert body["upstreams"]["retention"]["state"] == "degraded"
     assert "dead-lettered" in body["upstreams"]["retention"]["reasons"][0]
     assert body["upstreams"]["consent"]["state"] == "ok"
+
+
+def test_a_reset_while_reading_is_sent_again_only_when_repeating_is_safe() -> None:
+    """A POST whose connection was reset may have reached the service: sent again only with an
+    Idempotency-Key (the service answers the repeat with the first answer); GET/PUT always."""
+    reset = httpx.ReadError("Connection reset by peer")
+    assert never_reached(reset, "GET") and never_reached(reset, "PUT")
+    assert not never_reached(reset, "POST")
+    assert never_reached(reset, "POST", keyed=True)

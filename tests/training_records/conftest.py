@@ -61,7 +61,10 @@ class TrainingRecords:
         return str(r.json()["id"])
 
     def beheerder(self, tenant: str, sub: str | None = None) -> dict[str, str]:
-        return auth("beheerder", tenant=tenant, sub=sub or str(uuid.uuid4()))
+        """The tenant's Beheerder who registers and assigns its people in these tests (so sees
+        them in full, O2); pass `sub` for another Beheerder of the same tenant."""
+        return auth("beheerder", tenant=tenant,
+                    sub=sub or str(uuid.uuid5(uuid.NAMESPACE_URL, f"beheerder/{tenant}")))
 
     def participant_auth(self, tenant: str, pid: str) -> dict[str, str]:
         return auth("participant", tenant=tenant, sub=pid)

@@ -51,7 +51,7 @@ async def test_o2_another_tenants_beheerder_gets_403_on_every_participant_and_re
             r = await tr.client.request(method, url, headers=headers, json=body)
             assert r.status_code == 403, (method, url, r.status_code, r.text)
             assert r.json()["error"]["code"] == "forbidden"
-    assert await tr.fetchval("SELECT count(*) FROM access_log WHERE subject_id = $1",
+    assert await tr.fetchval("SELECT count(*) FROM access_log WHERE subject_id = $1::uuid::text",
                              uuid.UUID(pid)) == 0
 
 
@@ -100,6 +100,8 @@ async def test_o3_o19_reads_by_others_are_logged_and_listed_as_recipients_in_the
     tid, pid, _ = await _setup(tr)
     boss_id = str(uuid.uuid4())
     boss = tr.beheerder(tid, sub=boss_id)
+    # O2: this Beheerder sees the person in full because they assigned them a training.
+    await tr.assign(tid, pid, (await tr.training(title="Tweede training"))["id"], beheerder=boss)
     me = tr.participant_auth(tid, pid)
     assert (await tr.client.get(f"/v1/tenants/{tid}/participants/{pid}", headers=me)) \
         .status_code == 200  # the person's own reads are not "recipients"

@@ -260,3 +260,32 @@ async def test_o13_when_consent_cannot_answer_nobody_is_folded(tr):
     assert await tr.fetchval("SELECT participants FROM training_benchmark WHERE training_id = $1",
                              uuid.UUID(training["id"])) is None
     assert (await _benchmark(tr, training))["participants"] == 0
+
+
+async def test_o25_an_account_a_sweep_ends_is_asked_erased_everywhere_after_the_sweeps_answer(
+    events_ready,
+):
+    """The sweep's answer goes first; the request to erase the person in every other store
+    follows from the queue written in the same transaction, so thousands of ended accounts
+    never hold up the sweep (bench/sweep_bench.py)."""
+    tr = events_ready
+    tid = await tr.tenant()
+    pid = await tr.participant(tid)
+    r = await tr.client.post(f"/v1/tenants/{tid}/participants/{pid}/closure",
+                             headers=tr.beheerder(tid))
+    assert r.status_code == 200, r.text
+    done = await _erase(tr, {"kind": "category", "category": "participant_profile",
+                             "older_than": "2999-01-01T00:00:00Z"})
+    assert done.data["counts"]["participant_profile"] == 1
+    [asked] = await read_events(tr.suite.kafka_bootstrap, tr.suite.topic(Topic.SUBJECT),
+                                match=lambda e: e.type == "subject.erasure_requested"
+                                and e.subject_id == pid, timeout=30)
+    assert asked.data["reason"] == "account_closed_term_ended"
+    assert asked.tenant_id == tid
+    order = await tr.fetchval(
+        """SELECT array_agg(envelope->>'type' ORDER BY seq) FROM outbox
+           WHERE envelope->'data'->>'job_id' = $1 OR subject_id = $2""",
+        done.data["job_id"], pid)
+    assert order == ["erasure.completed", "subject.erasure_requested"]
+    assert await tr.fetchval("SELECT count(*) FROM ended_account WHERE subject_id = $1",
+                             uuid.UUID(pid)) == 0

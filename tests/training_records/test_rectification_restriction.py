@@ -13,6 +13,7 @@ async def test_o24_rectification_keeps_history_and_emits_field_names_only(tr):
     pid = await tr.participant(tid, name="Joost Klein", company="Oud B.V.")
     boss_id = str(uuid.uuid4())
     boss = tr.beheerder(tid, sub=boss_id)
+    await tr.assign(tid, pid, (await tr.training())["id"], beheerder=boss)  # theirs (O2)
     url = f"/v1/tenants/{tid}/participants/{pid}"
     r = await tr.client.patch(url, headers=boss, json={"email": "joost.nieuw@example.org",
                                                        "company": "Nieuw B.V.",

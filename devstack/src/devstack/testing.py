@@ -7,10 +7,16 @@ rows or events. Set DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS to use servers of you
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import faulthandler
+import gc
 import json
 import logging
 import os
+import signal
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,7 +40,8 @@ from devstack.infra import (
     start_embedded_postgres,
     with_database,
 )
-from privacy_kit.auth import mint_service_token, mint_token
+from privacy_kit.access_log import REASON_HEADER
+from privacy_kit.auth import STAFF, mint_service_token, mint_token
 from privacy_kit.events import Envelope
 from privacy_kit.settings import DEV_SECRET, ServiceSettings
 
@@ -79,8 +86,18 @@ def token(role: str | list[str], *, tenant: str | None = None, sub: str | None =
     return mint_token(DEV_SECRET, role=role, tenant=tenant, sub=sub, ttl_s=ttl_s)
 
 
-def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+# Staff state why they read a client's personal data (O3, privacy_kit.access_log); tests call
+# as well-behaved staff unless they pass `reason=None` to see the refusal.
+TEST_ACCESS_REASON = "test: checking the suite"
+
+
+def auth(role: str | list[str], *, tenant: str | None = None, sub: str | None = None,
+         reason: str | None = TEST_ACCESS_REASON) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token(role, tenant=tenant, sub=sub)}"}
+    roles = {role} if isinstance(role, str) else set(role)
+    if reason and roles & STAFF:
+        headers[REASON_HEADER] = reason
+    return headers
 
 
 def service_auth(caller: str = "subject-rights") -> dict[str, str]:
@@ -112,7 +129,7 @@ async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     yield its base URL: for services that call each other over HTTP in one test process."""
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                            access_log=False)
+                            access_log=False, timeout_graceful_shutdown=5)
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(), name=f"serve-{port}")
     try:
@@ -124,7 +141,11 @@ async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        done, _ = await asyncio.wait({task}, timeout=30)
+        if not done:
+            from privacy_kit.worker import cancel_and_wait
+
+            await cancel_and_wait(task, f"serve-{port}")
 
 
 async def wait_for(
@@ -201,6 +222,62 @@ async def read_topic(bootstrap: str, topic: str, *, timeout: float = 20.0) -> li
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
     return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("hang_timeout_s", "seconds one test (setup, call and teardown) may take "
+                  "before the run is stopped as hung, with every stack printed", default="600")
+
+
+def _dump_hang(config: pytest.Config, nodeid: str, limit: float) -> None:
+    """Print what every thread and every pending asyncio task was doing (a hung test is almost
+    always an await that never returns), then stop the run: interrupt first, so that pytest
+    reports and tears down; exit hard if even that hangs."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with contextlib.suppress(Exception):
+            capture.suspend_global_capture(in_=False)
+    out = sys.stderr
+    out.write(f"\n\n=== {nodeid} has not finished after {limit:.0f} s: stopping the run ===\n")
+    faulthandler.dump_traceback(file=out, all_threads=True)
+    out.write("\n--- pending asyncio tasks ---\n")
+    for task in [o for o in gc.get_objects() if isinstance(o, asyncio.Task)]:
+        if not task.done():
+            with contextlib.suppress(Exception):
+                task.print_stack(file=out)
+    out.flush()
+    os.kill(os.getpid(), signal.SIGINT)  # a real signal: it also wakes a loop asleep in select
+    time.sleep(120)
+    out.write("=== still running two minutes after the interrupt: exiting ===\n")
+    out.flush()
+    for pid in _children():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    os._exit(3)
+
+
+def _children() -> list[int]:
+    me, found = str(os.getpid()), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == me:
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test that hangs stops the run within `hang_timeout_s` with its stacks printed, instead
+    of holding CI until its own time limit says nothing useful."""
+    limit = float(item.config.getini("hang_timeout_s"))
+    watchdog = threading.Timer(limit, _dump_hang, args=(item.config, item.nodeid, limit))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -30,7 +30,7 @@ from privacy_kit.validation import InputLimits, RequestHygieneMiddleware
 # What a browser page may send and read cross-origin. No cookies: the API takes bearer tokens.
 CORS_REQUEST_HEADERS = [
     "Authorization", "Content-Type", "Accept", "Accept-Language", "Idempotency-Key",
-    "If-Match", "If-None-Match", "X-Request-ID", "Sec-GPC",
+    "If-Match", "If-None-Match", "X-Request-ID", "Sec-GPC", "X-Access-Reason",
 ]
 CORS_EXPOSED_HEADERS = [
     "ETag", "Location", "Retry-After", "X-Request-ID", "Content-Language", "Idempotent-Replayed",

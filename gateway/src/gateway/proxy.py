@@ -20,6 +20,7 @@ from privacy_kit.errors import ApiError
 FORWARDED_REQUEST_HEADERS = (
     "authorization", "content-type", "accept", "accept-language", "sec-gpc",
     "idempotency-key", "if-match", "if-none-match",
+    "x-access-reason",  # O3: the reason staff state for reading a client's personal data
 )
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -72,7 +73,8 @@ class Upstreams:
         try:
             return await self.clients[name].send(request, stream=True)
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            if not never_reached(exc, request.method) or name not in self.fresh_clients:
+            keyed = "idempotency-key" in request.headers
+            if not never_reached(exc, request.method, keyed=keyed) or name not in self.fresh_clients:
                 raise
             self.retried += 1
             log.info("%s closed a kept-alive connection (%s); sending %s %s again on a fresh one",
@@ -83,18 +85,20 @@ class Upstreams:
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-def never_reached(exc: httpx.TransportError, method: str) -> bool:
+def never_reached(exc: httpx.TransportError, method: str, *, keyed: bool = False) -> bool:
     """The connection was gone before any answer: the service had closed it (after an
     unexpected error, or at its keep-alive timeout) and did not read what was sent on it.
 
     A request that could not be written, or got a clean close and no byte back, is sent again
-    whatever its method; a reset while reading only for idempotent methods (RFC 9110 9.2.2).
+    whatever its method; a reset while reading only for idempotent methods (RFC 9110 9.2.2)
+    and for a POST with an `Idempotency-Key` (`keyed`: the service answers a repeat with the
+    first answer, so it is safe even if the first one did arrive).
     """
     if isinstance(exc, httpx.WriteError):
         return True
     if isinstance(exc, httpx.RemoteProtocolError):
         return "without sending a response" in str(exc)
-    return isinstance(exc, httpx.ReadError) and method.upper() in _IDEMPOTENT
+    return isinstance(exc, httpx.ReadError) and (keyed or method.upper() in _IDEMPOTENT)
 
 
 def upstream_headers(request: Request) -> dict[str, str]:
@@ -137,6 +141,7 @@ async def forward(request: Request, upstream: str) -> Response:
             f"The {upstream} service did not answer within {timeout:g} s; try again later.",
         ) from exc
     except httpx.TransportError as exc:
+        log.warning("%s %s to %s failed: %r", request.method, request.url.path, upstream, exc)
         raise ApiError(
             502, "upstream_unavailable",
             f"The {upstream} service cannot be reached right now; try again later.",

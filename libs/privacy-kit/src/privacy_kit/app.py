@@ -39,6 +39,7 @@ from privacy_kit.provider import (
 from privacy_kit.query import reject_unknown_query_params
 from privacy_kit.settings import ServiceSettings
 from privacy_kit.validation import InputLimits, RequestHygieneMiddleware, guard_params
+from privacy_kit.worker import STOP_TIMEOUT_S, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,16 @@ def create_app(
             for hook in on_stop:
                 await hook(app)
             if app.state.kafka_waiting is not None:
-                app.state.kafka_waiting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await app.state.kafka_waiting
+                await cancel_and_wait(app.state.kafka_waiting, "kafka-start")
             for part in (app.state.message_sender, app.state.consumer, app.state.relay):
                 if part is not None:
                     await part.stop()
-            await pool.close()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await pool.close()
+            except TimeoutError:  # a connection still lent out: close them all the hard way
+                log.warning("database connections still in use at shutdown; terminated")
+                pool.terminate()
             telemetry.shutdown_tracing()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan,
@@ -253,7 +257,9 @@ def _health_router(settings: ServiceSettings, extra: HealthCheck | None) -> APIR
         consumer = request.app.state.consumer
         reasons: list[str] = []
         body["relay"] = {"running": bool(relay and relay.running),
-                         "last_error": relay.last_error if relay else None}
+                         "last_error": relay.last_error if relay else None,
+                         "broker_resets": relay.watch.resets if relay else 0,
+                         "last_reset": relay.watch.last_reset if relay else None}
         if relay is not None and relay.last_error:
             reasons.append(f"the outbox relay cannot publish: {relay.last_error}")
         if consumer is not None:

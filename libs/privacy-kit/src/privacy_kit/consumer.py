@@ -172,7 +172,8 @@ class EventConsumer(Worker):
             self.last_contact = time.monotonic()
             return
         try:
-            ends = await asyncio.wait_for(consumer.end_offsets(assignment), timeout=5)
+            async with asyncio.timeout(5):
+                ends = await consumer.end_offsets(assignment)
         except Exception as exc:  # health shows the silence; no rewind on a guess
             log.info("consumer %s cannot ask the broker for log ends: %s", self.name, exc)
             return

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from privacy_kit.i18n import localize, request_language, tr
+from privacy_kit.i18n import SOURCE_LANGUAGE, Text, localize, request_language, tr
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+def describe_validation_errors(
+    errors: list[dict[str, Any]], language: str = SOURCE_LANGUAGE,
+) -> tuple[str, list[dict[str, str]]]:
     details = []
     for err in errors:
         if err.get("type") == "json_invalid":
@@ -62,9 +64,20 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[
             continue
         field = _field_path(tuple(err.get("loc", ())))
         msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+        raised = (err.get("ctx") or {}).get("error")  # a validator's own `tr(...)` text
+        if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Text):
+            msg = raised.args[0].in_language(language)
         details.append({"field": field, "message": msg})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
     return message, details
+
+
+def _said_in(details: Any, language: str) -> Any:
+    """Details whose `message` is a `tr(...)` text, in `language`; anything else as it is."""
+    if not isinstance(details, list):
+        return details
+    return [{**d, "message": d["message"].in_language(language)}
+            if isinstance(d, dict) and isinstance(d.get("message"), Text) else d for d in details]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -72,7 +85,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         language = request_language(request)
         return JSONResponse(
-            error_body(exc.code, localize(exc.message, language), exc.details), exc.status_code,
+            error_body(exc.code, localize(exc.message, language), _said_in(exc.details, language)),
+            exc.status_code,
             headers={**(exc.headers or {}), "Content-Language": language},
         )
 
@@ -91,9 +105,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, details = describe_validation_errors(list(exc.errors()))
-        return JSONResponse(error_body("invalid_request", message, details), 422)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_language(request)
+        message, details = describe_validation_errors(list(exc.errors()), language)
+        return JSONResponse(error_body("invalid_request", message, details), 422,
+                            headers={"Content-Language": language})
 
     # Handled here, not by the catch-all below: a handler for `Exception` makes Starlette re-raise
     # after answering, and uvicorn then closes the keep-alive connection under the gateway.

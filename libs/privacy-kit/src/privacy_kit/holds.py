@@ -17,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import tr
 
 __all__ = ["active_hold", "drop_hold", "keep_hold", "refuse_if_held"]
 
@@ -53,25 +54,29 @@ async def active_hold(
         subject_id, tenant_id, list(categories or ()))
 
 
-def held_error(hold: asyncpg.Record | dict[str, object], what: str = "this data") -> ApiError:
+def held_error(hold: asyncpg.Record | dict[str, object]) -> ApiError:
     """409 naming the hold by id and ground (never its reason, which may name a person)."""
-    whose = ("the person" if hold["subject_id"] is not None
-             else "this organisation's " + (f"'{hold['category']}' data" if hold["category"]
-                                            else "data"))
-    return ApiError(
-        409, "legal_hold",
-        f"{what[:1].upper()}{what[1:]} cannot be changed: {whose} is under legal hold "
-        f"{hold['hold_id']} (ground: {hold['ground']}). It is frozen until the hold is released "
-        "(O17); ask the DPO.",
-        details={"hold_id": str(hold["hold_id"]), "ground": hold["ground"]})
+    names = {"hold_id": str(hold["hold_id"]), "ground": hold["ground"]}
+    if hold["subject_id"] is not None:
+        message = tr("This person's data cannot be changed: it is under legal hold {hold_id} "
+                     "(ground: {ground}) until the hold is released; ask the DPO.", **names)
+    elif hold["category"]:
+        message = tr("This organisation's '{category}' data cannot be changed: it is under "
+                     "legal hold {hold_id} (ground: {ground}) until the hold is released; ask "
+                     "the DPO.", category=hold["category"], **names)
+    else:
+        message = tr("This organisation's data cannot be changed: it is under legal hold "
+                     "{hold_id} (ground: {ground}) until the hold is released; ask the DPO.",
+                     **names)
+    return ApiError(409, "legal_hold", message, details=names)
 
 
 async def refuse_if_held(
     conn: asyncpg.Connection, *, subject_id: str | None = None, tenant_id: str | None = None,
-    categories: Iterable[str] | None = None, what: str = "this data",
+    categories: Iterable[str] | None = None,
 ) -> None:
     """Raise 409 `legal_hold` when an active hold keeps the subject's or tenant's data."""
     hold = await active_hold(conn, subject_id=subject_id, tenant_id=tenant_id,
                              categories=categories)
     if hold is not None:
-        raise held_error(hold, what)
+        raise held_error(hold)

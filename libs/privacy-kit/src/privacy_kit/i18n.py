@@ -132,6 +132,25 @@ class Text(str):
         return _fill(template, params)
 
 
+class Joined(Text):
+    """Texts joined by `sep` (e.g. the reasons a step cannot be taken yet), each said in the
+    reader's language: `tr("Cannot be {state} yet: {missing}.", missing=Joined(reasons, "; "))`."""
+
+    parts: list[str]
+    sep: str
+
+    def __new__(cls, parts: Iterable[str], sep: str) -> Joined:
+        items = list(parts)
+        text = str.__new__(cls, sep.join(items))
+        text.msgid, text.params, text.translator = str(text), {}, tr
+        text.parts, text.sep = items, sep
+        return text
+
+    def in_language(self, language: str) -> str:
+        return self.sep.join(p.in_language(language) if isinstance(p, Text) else p
+                             for p in self.parts)
+
+
 def localize(message: str, language: str) -> str:
     """`message` in `language`: a `Text` by its template, a plain string by any catalogue."""
     if isinstance(message, Text):

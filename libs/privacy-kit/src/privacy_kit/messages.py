@@ -11,7 +11,6 @@ deployments that hand mail to another system).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -26,12 +25,13 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import Staff
 from privacy_kit.db import rows_affected
 from privacy_kit.deps import DbConn
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.worker import Worker, listen, unlisten
+from privacy_kit.worker import Worker, listen, unlisten, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,7 @@ class MessageSender(Worker):
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("message sender failed: %s", self.last_error)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.smtp_poll_interval_s)
+            await wait_until_set(self._wake, self.settings.smtp_poll_interval_s)
 
     async def send_batch(self, limit: int = 20) -> int:
         """Send up to `limit` messages; each is marked sent only after the server accepted it."""
@@ -203,6 +202,7 @@ def messages_router(store: str) -> APIRouter:
     @router.get("", summary="Messages this service wrote to people (staff)")
     async def list_messages(
         staff: Staff, conn: DbConn, paging: Paging,
+        log: Annotated[ReadLog, AccessLogged("messages sent to people")],
         subject_id: Annotated[str | None, Query(max_length=200)] = None,
         kind: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Page[Message]:
@@ -218,6 +218,8 @@ def messages_router(store: str) -> APIRouter:
         )
         items = [Message.model_validate({**dict(r), "headers": json.loads(r["headers"])})
                  for r in rows]
+        await log.record_rows(conn, [(m.subject_id, m.tenant_id) for m in items[:paging.limit]
+                                     if m.subject_id], what="message sent to the person")
         return page_of(items, paging, key=lambda m: [m.created_at.isoformat(), str(m.id)])
 
     return router

@@ -160,7 +160,8 @@ async def consumer_gauges(app_state: Any, service: str) -> list[GaugeMetricFamil
         if highwater is None:
             continue
         with contextlib.suppress(Exception):
-            position = await asyncio.wait_for(kafka_consumer.position(tp), 0.2)
+            async with asyncio.timeout(0.2):
+                position = await kafka_consumer.position(tp)
             lag.add_metric([service, tp.topic, str(tp.partition)], float(max(highwater - position, 0)))
     return [*families, assigned, lag]
 

@@ -16,8 +16,9 @@ from privacy_kit.db import rows_affected
 from privacy_kit.events import Envelope
 from privacy_kit.kafka import topic_name
 from privacy_kit.protocol import Payload, envelope
+from privacy_kit.redelivery import BrokerWatch
 from privacy_kit.settings import ServiceSettings
-from privacy_kit.worker import LazyProducer, Worker, listen, unlisten
+from privacy_kit.worker import LazyProducer, Worker, listen, unlisten, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +143,13 @@ class OutboxRelay(Worker):
         self._listener: asyncpg.Connection | None = None
         self._next_prune = 0.0
         self.pruning: dict[str, Any] = {"last_run_at": None, "pruned": 0, "last_error": None}
+        self.watch = BrokerWatch(settings)
+        self._suspect = False  # a publish failed: ask whether the broker was reset first
 
     async def _close(self) -> None:
         await unlisten(self.pool, self._listener, NOTIFY_CHANNEL, self.wake)
         await self.producer.stop()
+        await self.watch.close()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
@@ -155,6 +159,7 @@ class OutboxRelay(Worker):
         backoff = self.settings.relay_poll_interval_s
         while True:
             try:
+                await self._after_broker_reset()
                 while await self.publish_batch() > 0:
                     pass
                 backoff = self.settings.relay_poll_interval_s
@@ -165,10 +170,23 @@ class OutboxRelay(Worker):
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("outbox relay cannot publish yet: %s", self.last_error)
+                self._suspect = True
                 backoff = min(backoff * 2, 10.0)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            await wait_until_set(self._wake, backoff)
+
+    async def _after_broker_reset(self) -> None:
+        """Before publishing (after a failure, else every `relay_reset_check_s`): was the
+        broker reset? Then topics first, the window's events queued again, and a pause in
+        which the consumers find their positions beyond the new log and rewind
+        (privacy_kit.redelivery)."""
+        if not (self._suspect or self.watch.due()):
+            return
+        reason = await self.watch.reset_reason()
+        self._suspect = False
+        if reason is not None:
+            await self.watch.recover(self.pool, reason)
+            await asyncio.sleep(self.settings.relay_reset_pause_s)
 
     async def _prune_when_due(self) -> None:
         """Sent rows are kept for `outbox_retention_s` (to look into), then deleted."""
@@ -217,7 +235,7 @@ class OutboxRelay(Worker):
                             headers=headers,
                         )
                     )
-                await asyncio.gather(*futures)
+                self.watch.acknowledged(await asyncio.gather(*futures))
                 await conn.execute(
                     """UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
                        WHERE seq = ANY($1)""",

@@ -22,7 +22,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from privacy_kit.auth import require_roles
+from privacy_kit.access_log import (
+    forget_subject_reads,
+    forget_tenant_reads,
+    log_read,
+    route_of,
+    subject_reads,
+)
+from privacy_kit.auth import current_principal, require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
 from privacy_kit.dead_letters import forget_dead_letters
 from privacy_kit.holds import drop_hold, keep_hold
@@ -72,6 +79,10 @@ class PrivacyProvider(ABC):
     """What every store of personal data implements."""
 
     store: str
+    # O3: the kit exports and erases the store's access-log rows of a person; a store that
+    # keeps its reads as one of its own categories (retention rule, holds) sets this to True
+    # and exports and erases them itself.
+    own_access_log: bool = False
 
     @abstractmethod
     def inventory(self) -> list[DataCategory]: ...
@@ -122,6 +133,15 @@ class PrivacyProvider(ABC):
         await self.restrict(conn, subject_id)
 
 
+async def _forget_reads(conn: asyncpg.Connection, scope: ErasureScope) -> int:
+    if scope.kind == "subject" and scope.subject_id:
+        return await forget_subject_reads(conn, scope.subject_id)
+    if scope.kind == "tenant" and scope.tenant_id:
+        return await forget_tenant_reads(conn, scope.tenant_id,
+                                         keep_subjects=scope.held_subject_ids)
+    return 0
+
+
 def inventory_payload(provider: PrivacyProvider) -> InventoryPublished:
     return InventoryPublished(store=provider.store, categories=provider.inventory())
 
@@ -154,6 +174,9 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
             messages = 0
         if messages:
             counts = {**counts, "messages": messages}
+        reads = 0 if provider.own_access_log else await _forget_reads(conn, scope)
+        if reads:
+            counts = {**counts, "access_log": counts.get("access_log", 0) + reads}
         # O25: dead letters naming the subject (or tenant) go with them.
         dead = await forget_dead_letters(
             conn, subject_id=scope.subject_id if scope.kind == "subject" else None,
@@ -256,8 +279,15 @@ def internal_router(provider: PrivacyProvider) -> APIRouter:
         async with request.app.state.pool.acquire() as conn:
             data = await provider.export(conn, subject_id)
             messages = await subject_messages(conn, subject_id)
+            reads = [] if provider.own_access_log else await subject_reads(conn, subject_id)
+            await log_read(conn, principal=current_principal(request), route=route_of(request),
+                           purpose="internal export for a data subject request",
+                           subjects=[subject_id], what="everything held on the person")
         if messages:
             data = {**data, "messages_sent_to_you": messages}
+        if reads:  # O3: who read this person's data here (the access bundle lists them)
+            data = {**data, "access_log": {"purpose": "who read your data here, why and when",
+                                           "records": reads}}
         # Serialised directly: FastAPI's generic encoder takes ~10x as long on thousands of
         # rows, and this is what an access bundle waits for (bench/subject_rights_bench.py).
         body = {"store": provider.store, "subject_id": subject_id, "data": data}
@@ -269,6 +299,10 @@ def internal_router(provider: PrivacyProvider) -> APIRouter:
         """JSON lines: a header, one line per record, and a trailer with the count; a stream
         without its trailer was cut off and must not be taken as complete."""
         pool = request.app.state.pool
+        async with pool.acquire() as conn:
+            await log_read(conn, principal=current_principal(request), route=route_of(request),
+                           purpose="internal export of a client's data (contract end)",
+                           tenant_id=tenant_id, what="every record of the client")
         return StreamingResponse(_tenant_lines(provider, pool, tenant_id),
                                  media_type="application/x-ndjson")
 

@@ -72,6 +72,12 @@ class ServiceSettings(BaseSettings):
     # Sent outbox rows are kept this long (to look into a delivery), then pruned.
     outbox_retention_s: float = 7 * 24 * 3600
     outbox_prune_interval_s: float = 3600
+    # A broker that comes back empty (privacy_kit.redelivery): the relay asks every so often
+    # whether it was reset, then sends again what it sent within the window (at most the
+    # retention above), after a pause in which the consumers notice the empty log and rewind.
+    relay_reset_check_s: float = 5.0
+    relay_republish_window_s: float = 24 * 3600
+    relay_reset_pause_s: float = 12.0
     consumers_enabled: bool = True
     # A failing event is tried again in place only briefly (0.05 s, then 0.1 s), then parked
     # in the dead letters so the rest of its partition is not held up.

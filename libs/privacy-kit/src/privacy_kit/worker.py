@@ -15,6 +15,41 @@ from aiokafka import AIOKafkaProducer
 from privacy_kit.kafka import new_producer
 from privacy_kit.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
+
+# How long a stopping worker may take to finish its task and release what it holds: a shutdown
+# that waits on a broker or a database that does not answer must still end.
+STOP_TIMEOUT_S = 15.0
+
+
+async def wait_until_set(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for `event` at most `timeout` seconds; True when it was set.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives just as the
+    event is set, and a worker's loop would then run on after `stop()` cancelled it."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+        return True
+    except TimeoutError:
+        return False
+
+
+async def cancel_and_wait(task: asyncio.Task[object], name: str,
+                          timeout: float = STOP_TIMEOUT_S) -> None:
+    """Cancel `task` and wait for it to end, cancelling again while it keeps running (a task
+    can swallow one cancellation); after `timeout` seconds it is left behind with a warning."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not task.done():
+        task.cancel()
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            log.warning("%s did not stop within %.0f s; left behind", name, timeout)
+            return
+        await asyncio.wait({task}, timeout=min(1.0, remaining))
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s ended with %r", name, task.exception())
+
 
 class Worker(ABC):
     """A long-running task of a service, started in its lifespan and cancelled at shutdown."""
@@ -30,10 +65,13 @@ class Worker(ABC):
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._close()
+            await cancel_and_wait(self._task, self.task_name)
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self._close()
+        except TimeoutError:
+            log.warning("%s did not release its clients within %.0f s", self.task_name,
+                        STOP_TIMEOUT_S)
 
     @property
     def running(self) -> bool:
@@ -64,9 +102,12 @@ async def unlisten(
     callback: Callable[..., None],
 ) -> None:
     if conn is not None:
+        # Released even when the listener cannot be removed (a broken connection): the pool's
+        # close waits for every connection it lent.
         with contextlib.suppress(Exception):
             await conn.remove_listener(channel, callback)
-            await pool.release(conn)
+        with contextlib.suppress(Exception):
+            await pool.release(conn, timeout=5)
 
 
 class LazyProducer:

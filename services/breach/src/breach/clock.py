@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, Field, computed_field
 
+from breach.i18n import tr
 from privacy_kit.errors import ApiError
 
 Clock = Callable[[], datetime]
@@ -26,10 +27,11 @@ OFFSET_EXAMPLE = "e.g. 2026-03-28T10:00:00+01:00, or 2026-03-28T09:00:00Z for UT
 
 def _with_offset(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            "give the time with its UTC offset (" + OFFSET_EXAMPLE + "); a time without an "
-            "offset is ambiguous and would put the deadlines an hour or two off"
-        )
+        raise ValueError(tr(
+            "give the time with its UTC offset ({example}); a time without an offset is "
+            "ambiguous and would put the deadlines an hour or two off",
+            example=tr("e.g. {local}, or {utc} for UTC", local="2026-03-28T10:00:00+01:00",
+                       utc="2026-03-28T09:00:00Z")))
     return value.astimezone(UTC)
 
 
@@ -100,9 +102,9 @@ def refuse_future(now: datetime, tolerance_s: float, **times: datetime | None) -
         name, value = late[0]
         raise ApiError(
             422, "time_in_future",
-            f"{name} ({value.isoformat()}) lies in the future (now is {now.isoformat()}); "
-            "record times that have happened.",
-            details=[{"field": n, "message": "lies in the future"} for n, _ in late],
+            tr("{name} ({value}) lies in the future (now is {now}); record times that have "
+               "happened.", name=name, value=value.isoformat(), now=now.isoformat()),
+            details=[{"field": n, "message": tr("lies in the future")} for n, _ in late],
         )
 
 

@@ -9,7 +9,6 @@ an exact `now`, so tests check the minutes without sleeping.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from breach.lookup import DirectoryUnavailable, SubjectDirectory
 from breach.notices import service as notices
 from breach.register import service as register
 from breach.settings import Settings
+from privacy_kit.worker import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,7 @@ async def start(app: FastAPI) -> None:
 
 async def stop(app: FastAPI) -> None:
     for task in getattr(app.state, "background", []):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, task.get_name())
     directory = getattr(app.state, "directory", None)
     if directory is not None:
         await directory.close()

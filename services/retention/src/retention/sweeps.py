@@ -6,7 +6,6 @@ log forgets encrypted ids older than every backup."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -15,6 +14,7 @@ from functools import partial
 import asyncpg
 from fastapi import FastAPI
 
+from privacy_kit.worker import cancel_and_wait
 from retention.erasure import service
 from retention.erasure.tenancy import subject_tenant
 from retention.replay import service as replay
@@ -91,6 +91,4 @@ async def start(app: FastAPI) -> None:
 
 async def stop(app: FastAPI) -> None:
     for task in getattr(app.state, "background", []):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, task.get_name())

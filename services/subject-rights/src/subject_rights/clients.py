@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 
 from privacy_kit.auth import mint_service_token
 from privacy_kit.errors import ApiError
+from subject_rights.i18n import tr
 from subject_rights.settings import Settings
 
 
@@ -46,8 +47,8 @@ class Unavailable(Exception):
 
     def api_error(self) -> ApiError:
         return ApiError(503, "service_unavailable",
-                        f"{self.what} cannot be reached right now ({self.reason}); try again "
-                        "shortly.", headers={"Retry-After": "5"})
+                        tr("{what} cannot be reached right now ({reason}); try again shortly.",
+                           what=self.what, reason=self.reason), headers={"Retry-After": "5"})
 
 
 @dataclass(frozen=True)

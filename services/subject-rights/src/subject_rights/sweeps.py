@@ -4,7 +4,6 @@ delete expired access bundles (O19)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import SubjectRequestDueSoon, SubjectRequestOverdue
+from privacy_kit.worker import cancel_and_wait
 from subject_rights import bundles
 from subject_rights.cases.models import CLOSED
 from subject_rights.settings import Settings
@@ -73,6 +73,4 @@ async def start(app: FastAPI) -> None:
 async def stop(app: FastAPI) -> None:
     task = getattr(app.state, "sweep", None)
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, task.get_name())

@@ -12,9 +12,9 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from privacy_kit.access_log import log_read_rows, route_of
 from privacy_kit.app import DbConn
 from privacy_kit.auth import ServiceCaller
-from training_records.access import route_of
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 
@@ -54,11 +54,10 @@ async def contact_addresses(
             """SELECT id, tenant_id, name, email FROM person
                WHERE id = ANY($1::uuid[]) AND restricted_at IS NULL ORDER BY id""",
             _uuids(body.subject_ids))
-        await conn.executemany(
-            """INSERT INTO access_log (subject_id, tenant_id, actor_sub, actor_roles, what, route)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            [(r["id"], r["tenant_id"], caller.sub, sorted(caller.roles),
-              f"e-mail address: {body.purpose}", route_of(request)) for r in rows])
+        await log_read_rows(conn, principal=caller, route=route_of(request),
+                            purpose=f"mail to the person: {body.purpose}",
+                            what=f"e-mail address: {body.purpose}",
+                            reads=[(r["id"], r["tenant_id"]) for r in rows])
     return Contacts(contacts=[
         Contact(subject_id=str(r["id"]), tenant_id=str(r["tenant_id"]) if r["tenant_id"] else None,
                 name=r["name"], email=r["email"]) for r in rows])

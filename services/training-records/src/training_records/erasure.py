@@ -12,10 +12,8 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.db import rows_affected
-from privacy_kit.outbox import emit
-from privacy_kit.protocol import SubjectErasureRequested
 from privacy_kit.provider import ErasureScope
-from training_records import anonymisation
+from training_records import anonymisation, ended_accounts
 from training_records.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,7 +136,7 @@ async def erase_subject(
     counts["person_rectification"] = rows_affected(await conn.execute(
         "DELETE FROM person_rectification WHERE person_id = $1", sid))
     counts["access_log"] = rows_affected(await conn.execute(
-        "DELETE FROM access_log WHERE subject_id = $1", sid))
+        "DELETE FROM access_log WHERE subject_id = $1", str(sid)))
     await conn.execute("DELETE FROM anonymisation_opt_out WHERE subject_id = $1", sid)
     counts["person"] = rows_affected(await conn.execute("DELETE FROM person WHERE id = $1", sid))
     await _forget_actors(conn, [str(sid)])
@@ -192,8 +190,8 @@ async def erase_tenant(
             " AND person_id <> ALL($2::uuid[])", tid, held))
     if "access_log" not in kept:
         counts["access_log"] = rows_affected(await conn.execute(
-            "DELETE FROM access_log WHERE tenant_id = $1 AND subject_id <> ALL($2::uuid[])",
-            tid, held))
+            "DELETE FROM access_log WHERE tenant_id = $1::uuid::text"
+            " AND subject_id <> ALL($2::uuid[]::text[])", tid, held))
     if keep_accounts:
         if "career" not in kept:
             await conn.execute(
@@ -287,9 +285,11 @@ async def erase_category(
     if category in _TIMED:
         table, stamp, subject = _TIMED[category]
         status = await conn.execute(
-            f"""DELETE FROM {table} WHERE {stamp} < $1 AND {subject} <> ALL($2::uuid[])
-                AND (tenant_id IS NULL OR tenant_id <> ALL($3::uuid[]))
-                AND ($4::uuid IS NULL OR tenant_id = $4)""",
+            # ::text: the access log is the kit's table, with text ids (privacy_kit.access_log)
+            f"""DELETE FROM {table} WHERE {stamp} < $1
+                AND {subject}::text <> ALL($2::uuid[]::text[])
+                AND (tenant_id IS NULL OR tenant_id::text <> ALL($3::uuid[]::text[]))
+                AND ($4::uuid IS NULL OR tenant_id::text = $4::uuid::text)""",
             cutoff, held_subjects, held_tenants, tenant)
         return {category: rows_affected(status)}
     if category not in _ACCOUNT_BOUND:
@@ -354,7 +354,7 @@ async def _erase_closed_accounts(
     counts["rectification_history"] = rows_affected(await conn.execute(
         f"DELETE FROM person_rectification WHERE person_id IN ({_IDS})", people))
     counts["access_log"] = rows_affected(await conn.execute(
-        f"DELETE FROM access_log WHERE subject_id IN ({_IDS})", people))
+        "DELETE FROM access_log WHERE subject_id = ANY($1::uuid[]::text[])", people))
     await conn.execute(f"DELETE FROM anonymisation_opt_out WHERE subject_id IN ({_IDS})", people)
     gone = await conn.fetch(
         f"DELETE FROM person WHERE id IN ({_IDS}) RETURNING id, tenant_id", people)
@@ -362,11 +362,8 @@ async def _erase_closed_accounts(
     ids = [str(p["id"]) for p in gone]
     await _forget_actors(conn, ids)
     # The account has ended: its events still here go, and every other store is asked to
-    # erase the person too (O25), through retention, as for any erasure.
+    # erase the person too (O25), through retention, as for any erasure: queued in this
+    # transaction, asked right after it (ended_accounts), so the job's answer goes first.
     await conn.execute("DELETE FROM outbox WHERE subject_id = ANY($1::text[])", ids)
-    for person in gone:
-        await emit(conn, SubjectErasureRequested(reason="account_closed_term_ended",
-                                                 trigger="retention sweep"),
-                   source=STORE, subject_id=str(person["id"]),
-                   tenant_id=str(person["tenant_id"]) if person["tenant_id"] else None)
+    await ended_accounts.queue(conn, gone)
     return counts

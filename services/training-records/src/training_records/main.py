@@ -9,7 +9,10 @@ import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.app import create_app as kit_create_app
-from training_records import i18n  # noqa: F401  (its Dutch texts)
+from training_records import (
+    ended_accounts,
+    i18n,  # noqa: F401  (its Dutch texts)
+)
 from training_records.certificates.views import router as certificates_router
 from training_records.contacts import router as contacts_router
 from training_records.experts.views import router as experts_router
@@ -54,4 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriptions=SUBSCRIPTIONS,
         migrations=MIGRATIONS,
         health=_health,
+        on_start=[ended_accounts.start],
+        on_stop=[ended_accounts.stop],
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.access_log import subject_reads
 from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
 from training_records import erasure
@@ -114,7 +115,8 @@ CATEGORIES = [
         data_subjects=[*PARTICIPANTS, "Beheerders", "subject-matter experts"],
     ),
     DataCategory(
-        name="access_log", fields=["actor", "actor_roles", "what", "route", "read_at"],
+        name="access_log",
+        fields=["actor", "actor_roles", "purpose", "what", "reason", "route", "read_at"],
         purpose="attribute every read of personal data; tell the person who saw it (O3, O19)",
         legal_basis="legal obligation (accountability, GDPR art. 5(2))",
         retention=USAGE, retention_rule="logs: 180 days after the read (O15)",
@@ -254,8 +256,8 @@ _TENANT_EXPORT = (
      """SELECT person_id, field, old_value, new_value, changed_by, changed_at
         FROM person_rectification WHERE tenant_id = $1 ORDER BY id"""),
     ("access_log", "access_log",
-     """SELECT subject_id, actor_sub AS actor, actor_roles, what, route, read_at
-        FROM access_log WHERE tenant_id = $1 ORDER BY id"""),
+     """SELECT subject_id, actor_sub AS actor, actor_roles, purpose, what, reason, route, read_at
+        FROM access_log WHERE tenant_id = $1::uuid::text ORDER BY id"""),
     ("anonymisation_opt_out", "anonymisation_opt_out",
      """SELECT o.subject_id, o.opted_out, o.changed_at FROM anonymisation_opt_out o
         JOIN person p ON p.id = o.subject_id WHERE p.tenant_id = $1 ORDER BY o.subject_id"""),
@@ -264,6 +266,9 @@ _TENANT_EXPORT = (
 
 class TrainingRecordsProvider(PrivacyProvider):
     store = "training-records"
+    # Its reads are a category of its own (retention rule, holds): exported as `recipients`
+    # and erased by `erasure`, in the kit's table (privacy_kit.access_log).
+    own_access_log = True
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -318,9 +323,8 @@ class TrainingRecordsProvider(PrivacyProvider):
                 await fetch("""SELECT field, old_value, new_value, changed_by, changed_at
                                FROM person_rectification WHERE person_id = $1 ORDER BY id""",
                             sid))),
-            "recipients": _section("access_log", "this service's access log", _rows(
-                await fetch("""SELECT actor_sub AS actor, actor_roles, what, route, read_at
-                               FROM access_log WHERE subject_id = $1 ORDER BY id""", sid))),
+            "recipients": _section("access_log", "this service's access log",
+                                   await subject_reads(conn, subject_id)),
         }
 
     async def erase(self, conn: asyncpg.Connection, scope: ErasureScope) -> dict[str, int]:

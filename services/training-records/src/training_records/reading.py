@@ -9,7 +9,15 @@ import asyncpg
 from fastapi import Request
 
 from privacy_kit.auth import Principal
-from training_records.access import Reader, log_reads, reach_person, restricted_read
+from training_records.access import (
+    Reader,
+    beheerder_sees,
+    is_self,
+    log_reads,
+    not_assigned,
+    reach_person,
+    restricted_read,
+)
 from training_records.participants import service as participants
 
 
@@ -24,6 +32,9 @@ async def read_person(
     row = await participants.get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id)
     if reader.as_beheerder and row["restricted_at"] is not None:
         raise restricted_read()
+    if reader.as_beheerder and not await beheerder_sees(conn, principal, tenant_id,
+                                                        [participant_id]):
+        raise not_assigned()
     if reader.is_other:
         await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
                         subject_ids=[participant_id], what=what)
@@ -35,8 +46,12 @@ async def visible_rows(
     rows: list[dict[str, Any]], what: str, person: str = "participant_id",
 ) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
     """Rows of a tenant list as the caller may see them: a Beheerder sees restricted people only
-    as ids (returned second); every person shown is written to the access log (O3)."""
+    as ids (returned second), and only the people they or their team registered or assigned
+    (O2); every person shown is written to the access log (O3)."""
     hide = not principal.is_staff
+    if hide and principal.has("beheerder"):
+        mine = await beheerder_sees(conn, principal, tenant_id, {r[person] for r in rows})
+        rows = [r for r in rows if r[person] in mine or is_self(principal, r[person])]
     shown = [r for r in rows if not (hide and r["restricted"])]
     restricted = sorted({r[person] for r in rows if hide and r["restricted"]})
     await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,

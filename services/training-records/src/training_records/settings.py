@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
     # certificates as where to check them, e.g. "https://privacy.example.org". Empty: the
     # address the request came in at, as the gateway forwards it (X-Forwarded-Proto/-Host).
     public_base_url: str = ""
+    # O25: how often accounts a retention sweep ended are turned into erasure requests for the
+    # other stores (ended_accounts).
+    ended_account_interval_s: float = 1.0
 
 
 SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from privacy_kit.access_log import log_read_rows
 from privacy_kit.auth import ServiceCaller
 from privacy_kit.deps import DbConn
 
@@ -80,11 +81,8 @@ async def subject_tenants(
     }
     if body.contacts and found:
         answer["email_of"] = {s: r["email"] for s, r in found.items()}
-        await conn.copy_records_to_table(
-            "access_log",
-            records=[(r["id"], r["tenant_id"], caller.sub, sorted(caller.roles), CONTACT_READ,
-                      "POST /internal/subjects/tenants") for r in found.values()],
-            columns=["subject_id", "tenant_id", "actor_sub", "actor_roles", "what", "route"],
-        )
+        await log_read_rows(conn, principal=caller, route="POST /internal/subjects/tenants",
+                            purpose=CONTACT_READ, what=CONTACT_READ,
+                            reads=[(r["id"], r["tenant_id"]) for r in found.values()])
     # Serialised here: FastAPI's generic encoder walks every item of a 20,000-id answer.
     return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")

@@ -27,6 +27,7 @@ from breach.authority.models import (
     Submission,
     TimelinePart,
 )
+from breach.i18n import tr
 from breach.register.models import Assessment, Facts, Nature
 from breach.register.service import authority_status, lock
 from breach.settings import Settings
@@ -45,16 +46,15 @@ async def record_submission(
         "SELECT count(*) FROM breach_authority_notification WHERE breach_id = $1", breach_id)
     if body.phase == "initial" and earlier:
         raise ApiError(409, "already_reported",
-                       "The initial report is recorded; record further ones as follow_up.")
+                       tr("The initial report is recorded; record further ones as follow_up."))
     if body.phase == "follow_up" and not earlier:
-        raise ApiError(409, "no_initial_report", "Record the initial report first.")
+        raise ApiError(409, "no_initial_report", tr("Record the initial report first."))
     late = body.phase == "initial" and body.submitted_at > row["authority_due_at"]
     if late and not (body.delay_reason or "").strip():
         raise ApiError(
             422, "delay_reason_required",
-            "This report comes after the 72 hours (due "
-            f"{row['authority_due_at'].isoformat()}): give the reasons for the delay "
-            "(delay_reason, GDPR Art. 33(1)).")
+            tr("This report comes after the 72 hours (due {due}): give the reasons for the "
+               "delay (delay_reason, GDPR Art. 33(1)).", due=row["authority_due_at"].isoformat()))
     await conn.execute(
         """INSERT INTO breach_authority_notification
                (id, breach_id, phase, submitted_at, reference, delay_reason, recorded_by, recorded_at)

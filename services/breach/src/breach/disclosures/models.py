@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from breach.clock import Instant, local
+from breach.i18n import tr
 
 NO_NAMES = "Describe the data without naming or identifying people."
 
@@ -47,11 +48,12 @@ class DisclosureCreate(BaseModel):
         if self.secrecy_ground and not self.not_informed_reason:
             self.not_informed_reason = f"forbidden: {self.secrecy_ground}"
         if self.secrecy_ground and self.tenant_informed_at is not None:
-            raise ValueError("a secrecy ground forbids telling the tenant: leave tenant_informed_at out")
+            raise ValueError(tr("a secrecy ground forbids telling the tenant: leave tenant_informed_at "
+                                "out"))
         beforehand = self.tenant_informed_at is not None and self.tenant_informed_at <= self.disclosed_at
         if not beforehand and not (self.not_informed_reason or "").strip():
-            raise ValueError("the tenant was not told beforehand: give not_informed_reason "
-                             "(or the secrecy_ground that forbids it)")
+            raise ValueError(tr("the tenant was not told beforehand: give not_informed_reason "
+                                "(or the secrecy_ground that forbids it)"))
         return self
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from breach.disclosures.models import Disclosure, DisclosureCreate
+from breach.i18n import tr
 from breach.settings import Settings
 from breach.timeline import Actor
 from privacy_kit.errors import ApiError
@@ -20,7 +21,7 @@ VISIBLE_TO_TENANT = "(secrecy_ground IS NULL OR secrecy_lifted_at IS NOT NULL)"
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "not_found", "There is no disclosure with this id.")
+    return ApiError(404, "not_found", tr("There is no disclosure with this id."))
 
 
 async def record(
@@ -62,7 +63,7 @@ async def lift_secrecy(*, conn: asyncpg.Connection, disclosure_id: uuid.UUID, no
     if row is None:
         raise not_found()
     if row["secrecy_ground"] is None:
-        raise ApiError(409, "not_secret", "This disclosure was never withheld from the tenant.")
+        raise ApiError(409, "not_secret", tr("This disclosure was never withheld from the tenant."))
     if row["secrecy_lifted_at"] is None:
         await conn.execute("UPDATE authority_disclosure SET secrecy_lifted_at = $2 WHERE id = $1",
                            disclosure_id, now)

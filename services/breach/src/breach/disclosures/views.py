@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from breach.clock import Now, refuse_future
 from breach.disclosures import service
 from breach.disclosures.models import Disclosure, DisclosureCreate
+from breach.i18n import tr
 from breach.settings import SettingsDep
 from breach.timeline import Actor
 from privacy_kit.auth import CurrentPrincipal, Staff, forbidden
@@ -25,7 +26,7 @@ def _tenant_view(principal: CurrentPrincipal) -> str | None:
     if principal.is_staff:
         return None
     if not principal.has("beheerder") or not principal.tenant:
-        raise forbidden("Disclosures are shown to the organisation's Beheerders and to staff.")
+        raise forbidden(tr("Disclosures are shown to the organisation's Beheerders and to staff."))
     return principal.tenant
 
 
@@ -53,7 +54,7 @@ async def list_disclosures(
     own = _tenant_view(principal)
     if own is not None:
         if tenant_id not in (None, own):
-            raise forbidden("This belongs to another organisation.")
+            raise forbidden(tr("This belongs to another organisation."))
         tenant_id = own
     rows = await service.list_disclosures(conn, tenant_id=tenant_id, tenant_view=own is not None,
                                           page=paging, sort=sort)

@@ -10,6 +10,7 @@ import asyncpg
 
 from breach import timeline
 from breach.clock import local, minutes_between, minutes_left
+from breach.i18n import tr
 from breach.lookup import Located
 from breach.notices.models import Contact, NoticeContent, PeopleNoticeResult, TenantNotice
 from breach.register.models import Facts, Risk
@@ -37,7 +38,7 @@ NOTICE_SQL = """
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "not_found", "There is no breach notice with this id.")
+    return ApiError(404, "not_found", tr("There is no breach notice with this id."))
 
 
 def contact(settings: Settings) -> Contact:
@@ -168,7 +169,8 @@ def require_high_risk(row: asyncpg.Record) -> None:
     if row["risk"] != Risk.high_risk.value:
         raise ApiError(
             409, "people_notice_not_required",
-            "People are told when the risk is assessed as high (Art. 34); assess it first.")
+            tr("People are told when the risk is assessed as high (Art. 34); assess it "
+               "first."))
 
 
 def people_message(facts: Facts, settings: Settings, advice: str) -> tuple[str, str]:

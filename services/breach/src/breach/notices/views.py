@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from breach.clock import Now, refuse_future
+from breach.i18n import tr
 from breach.lookup import DirectoryUnavailable
 from breach.notices import service
 from breach.notices.models import (
@@ -23,6 +24,7 @@ from breach.register.service import not_found as breach_not_found
 from breach.register.views import Directory
 from breach.settings import Settings, SettingsDep
 from breach.timeline import Actor
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import CurrentPrincipal, Principal, Staff, forbidden
 from privacy_kit.deps import DbConn
 from privacy_kit.errors import ApiError
@@ -35,8 +37,8 @@ people_router = APIRouter(prefix="/v1/breaches", tags=["breaches"])
 
 def _beheerder_tenant(principal: Principal) -> str:
     if not principal.has("beheerder") or not principal.tenant:
-        raise forbidden("Breach notices are for a Beheerder of the organisation, or platform "
-                        "staff; your own notices are at /v1/breach-notices/mine.")
+        raise forbidden(tr("Breach notices are for a Beheerder of the organisation, or "
+                           "platform staff; your own notices are at /v1/breach-notices/mine."))
     return principal.tenant
 
 
@@ -69,7 +71,7 @@ async def list_notices(
     if not principal.is_staff:
         own = _beheerder_tenant(principal)
         if tenant_id not in (None, own):
-            raise forbidden("This belongs to another organisation.")
+            raise forbidden(tr("This belongs to another organisation."))
         tenant_id = own
     rows = await service.list_notices(
         conn=conn, now=now, settings=settings, tenant_id=tenant_id, breach_id=breach_id,
@@ -135,16 +137,19 @@ async def deliver(
             summary="The organisation's own affected people (ids), for its own notifications")
 async def notice_subjects(
     notice_id: uuid.UUID, principal: CurrentPrincipal, conn: DbConn, paging: Paging,
+    log: Annotated[ReadLog, AccessLogged("breach notice: the organisation's affected people")],
 ) -> Page[str]:
     await _reach(conn, notice_id, principal)
     after = paging.cursor[0] if paging.cursor else None
     rows = await conn.fetch(
-        """SELECT a.subject_id FROM breach_tenant_notification n
+        """SELECT a.subject_id, a.tenant_id FROM breach_tenant_notification n
            JOIN breach_affected_subject a ON a.breach_id = n.breach_id AND a.tenant_id = n.tenant_id
            WHERE n.id = $1 AND ($2::text IS NULL OR a.subject_id > $2)
            ORDER BY a.subject_id LIMIT $3""",
         notice_id, after, paging.limit + 1,
     )
+    await log.record_rows(conn, [(r["subject_id"], r["tenant_id"]) for r in rows[:paging.limit]],
+                          what=f"affected by the breach of notice {notice_id}")
     return page_of([r["subject_id"] for r in rows], paging, key=lambda s: [s])
 
 
@@ -165,7 +170,8 @@ async def tell_people(
         located = await directory.locate(todo, contacts=True)
     except DirectoryUnavailable as exc:
         raise ApiError(503, "directory_unavailable",
-                       "training-records cannot be reached for the addresses; try again.") from exc
+                       tr("training-records cannot be reached for the addresses; try "
+                          "again.")) from exc
     async with conn.transaction():
         return await service.tell_people(
             conn=conn, breach_id=breach_id, subject_ids=todo, located=located, already=told,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from breach.clock import Instant, local
+from breach.i18n import tr
 
 NO_NAMES = (
     " Free text is kept as the controller's legal record and cannot be erased with a person: "
@@ -117,11 +118,11 @@ def check_order(facts: dict[str, Any]) -> None:
     start, end = facts.get("occurred_from"), facts.get("occurred_until")
     discovered, aware = facts.get("discovered_at"), facts.get("aware_at")
     if start and end and end < start:
-        raise ValueError("occurred_until lies before occurred_from")
+        raise ValueError(tr("occurred_until lies before occurred_from"))
     if start and discovered and discovered < start:
-        raise ValueError("discovered_at lies before the breach began (occurred_from)")
+        raise ValueError(tr("discovered_at lies before the breach began (occurred_from)"))
     if aware and discovered and aware < discovered:
-        raise ValueError("aware_at lies before discovered_at")
+        raise ValueError(tr("aware_at lies before discovered_at"))
 
 
 class FactsUpdate(BaseModel):
@@ -215,9 +216,9 @@ class AssessmentCreate(BaseModel):
     def _exception_needs_reason(self) -> AssessmentCreate:
         if self.art34_exception is not None:
             if self.risk != Risk.high_risk:
-                raise ValueError("an Art. 34(3) exception applies only to a high risk")
+                raise ValueError(tr("an Art. 34(3) exception applies only to a high risk"))
             if not self.art34_exception_reason.strip():
-                raise ValueError("an Art. 34(3) exception needs its reason (art34_exception_reason)")
+                raise ValueError(tr("an Art. 34(3) exception needs its reason (art34_exception_reason)"))
         return self
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from breach import timeline
 from breach.clock import minutes_left
+from breach.i18n import tr
 from breach.lookup import Located
 from breach.register.models import (
     Assessment,
@@ -38,6 +39,7 @@ from breach.register.models import (
 from breach.settings import Settings
 from breach.timeline import Actor, from_jsonb
 from privacy_kit.errors import ApiError
+from privacy_kit.i18n import Joined
 from privacy_kit.outbox import emit, emit_many
 from privacy_kit.paging import PageParams
 from privacy_kit.protocol import (
@@ -62,7 +64,7 @@ TRANSITIONS: dict[State, set[State]] = {
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "not_found", "There is no breach with this id.")
+    return ApiError(404, "not_found", tr("There is no breach with this id."))
 
 
 def _facts_json(facts: Facts) -> str:
@@ -354,7 +356,7 @@ async def follow_up(
     row = await lock(conn, breach_id)
     changes = body.changes()
     if not changes and not body.note:
-        raise ApiError(422, "nothing_to_change", "A follow-up needs at least one fact or a note.")
+        raise ApiError(422, "nothing_to_change", tr("A follow-up needs at least one fact or a note."))
     current = Facts.model_validate(from_jsonb(row["facts"]))
     try:
         facts = Facts.model_validate({**current.model_dump(), **changes})
@@ -429,10 +431,12 @@ async def transition(
     if body.to not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
         raise ApiError(409, "invalid_transition",
-                       f"A breach in state {current.value} can go to: {allowed}.")
+                       tr("A breach in state {state} can go to: {allowed}.",
+                          state=current.value, allowed=allowed))
     missing = await _missing_for(conn, row, body.to)
     if missing:
-        raise ApiError(409, "not_ready", f"Cannot be {body.to.value} yet: " + "; ".join(missing) + ".")
+        raise ApiError(409, "not_ready", tr("Cannot be {state} yet: {missing}.",
+                                            state=body.to.value, missing=Joined(missing, "; ")))
     await timeline.append(conn, breach_id=breach_id, kind="state_changed", actor=actor, at=now,
                           data={"from": current.value, "to": body.to.value, "note": body.note})
     await conn.execute("UPDATE breach SET state = $2, updated_at = $3 WHERE id = $1",
@@ -445,17 +449,18 @@ async def transition(
 async def _missing_for(conn: asyncpg.Connection, row: asyncpg.Record, to: State) -> list[str]:
     missing: list[str] = []
     if to in (State.notified, State.closed) and row["risk"] is None:
-        missing.append("the risk is not assessed")
+        missing.append(tr("the risk is not assessed"))
     if to == State.notified:
         open_notices = await conn.fetchval(
             """SELECT count(*) FROM breach_tenant_notification
                WHERE breach_id = $1 AND notified_at IS NULL""", row["id"])
         if open_notices:
-            missing.append(f"{open_notices} tenant notice(s) not yet delivered")
+            missing.append(tr("{count} tenant notice(s) not yet delivered", count=open_notices))
         if row["authority_required"] and row["authority_reported_at"] is None:
-            missing.append("the Autoriteit Persoonsgegevens is not yet notified")
+            missing.append(tr("the Autoriteit Persoonsgegevens is not yet notified"))
         if row["people_notice_required"] and row["people_notified"] == 0:
-            missing.append("the affected people are not yet told (or an Art. 34(3) exception recorded)")
+            missing.append(tr("the affected people are not yet told (or an Art. 34(3) exception "
+                              "recorded)"))
     return missing
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from breach import timeline
 from breach.clock import Now, refuse_future
+from breach.i18n import tr
 from breach.lookup import DirectoryUnavailable, Located, SubjectDirectory
 from breach.register import service
 from breach.register.models import (
@@ -31,6 +32,7 @@ from breach.register.models import (
 )
 from breach.settings import Settings, SettingsDep
 from breach.timeline import Actor
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.auth import Staff
 from privacy_kit.deps import DbConn
 from privacy_kit.errors import ApiError
@@ -63,7 +65,8 @@ async def locate(directory: SubjectDirectory, subject_ids: list[str],
         return None
     if located.unknown_tenants:
         raise ApiError(422, "unknown_tenant",
-                       "No client organisation has the id(s): " + ", ".join(located.unknown_tenants[:10]),
+                       tr("No client organisation has the id(s): {ids}",
+                          ids=", ".join(located.unknown_tenants[:10])),
                        details=[{"field": "tenant_ids", "message": t} for t in located.unknown_tenants])
     return located
 
@@ -106,11 +109,13 @@ async def register_breach(
 async def list_breaches(
     principal: Staff, conn: DbConn, paging: Paging, now: Now,
     sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("breach register")],
     state: State | None = None,
     overdue: Annotated[bool | None, Query(description="Only breaches with an overdue notice")] = None,
 ) -> Page[BreachSummary]:
     rows = await service.list_breaches(conn=conn, now=now, state=state, overdue=overdue,
                                        page=paging, sort=sort)
+    await log.record(conn, what="breach register (list)")
     return page_of(rows, paging, key=sort.cursor_key)
 
 
@@ -127,13 +132,17 @@ async def list_deadlines(
 @router.get("/{breach_id}", response_model=BreachRead, summary="One breach: its current view")
 async def get_breach(
     breach_id: uuid.UUID, principal: Staff, conn: DbConn, now: Now, settings: SettingsDep,
+    log: Annotated[ReadLog, AccessLogged("breach register")],
 ) -> BreachRead:
-    return await _read(conn, breach_id, now, settings)
+    breach = await _read(conn, breach_id, now, settings)
+    await log.record(conn, what=f"breach {breach_id}")
+    return breach
 
 
 @router.get("/{breach_id}/timeline", summary="Every change, assessment, notice and note, oldest first")
 async def get_timeline(
     breach_id: uuid.UUID, principal: Staff, conn: DbConn, paging: Paging,
+    log: Annotated[ReadLog, AccessLogged("breach register")],
 ) -> Page[TimelineEntry]:
     if not await conn.fetchval("SELECT true FROM breach WHERE id = $1", breach_id):
         raise service.not_found()
@@ -141,6 +150,7 @@ async def get_timeline(
     rows = await timeline.entries(conn, breach_id, after=after, limit=paging.limit + 1)
     items = [TimelineEntry.model_validate({**dict(r), "data": timeline.from_jsonb(r["data"])})
              for r in rows]
+    await log.record(conn, what=f"breach {breach_id} timeline")
     return page_of(items, paging, key=lambda e: [e.id])
 
 
@@ -214,6 +224,7 @@ async def add_subjects(
 @router.get("/{breach_id}/subjects", summary="The affected subject ids (staff)")
 async def list_subjects(
     breach_id: uuid.UUID, principal: Staff, conn: DbConn, paging: Paging,
+    log: Annotated[ReadLog, AccessLogged("breach register: who is affected")],
     lookup: Annotated[str | None, Query(pattern="^(found|unknown|pending)$")] = None,
     tenant_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AffectedSubject]:
@@ -226,4 +237,6 @@ async def list_subjects(
         breach_id, lookup, tenant_id, after, paging.limit + 1,
     )
     items = [AffectedSubject.model_validate(dict(r)) for r in rows]
+    await log.record_rows(conn, [(r["subject_id"], r["tenant_id"]) for r in rows[:paging.limit]],
+                          what=f"affected by breach {breach_id}")
     return page_of(items, paging, key=lambda s: [s.subject_id])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from fastapi import FastAPI
 
 from consent.announcements.service import announce_pending
 from consent.settings import Settings
+from privacy_kit.worker import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,4 @@ async def start(app: FastAPI) -> None:
 async def stop(app: FastAPI) -> None:
     task = getattr(app.state, "announcer", None)
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, "policy-announcer")

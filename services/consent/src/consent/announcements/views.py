@@ -14,6 +14,7 @@ from consent.announcements.models import (
     Status,
 )
 from consent.ledger.service import acting_as
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Staff, SubjectPrincipal
 from privacy_kit.paging import Page, Paging
@@ -33,10 +34,13 @@ async def get_summary(version: str, conn: DbConn, _: Staff) -> AnnouncementSumma
 async def list_recipients(
     version: str, conn: DbConn, _: Staff, page: Paging,
     sort: Annotated[SortOrder, Depends(service.RECIPIENT_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("who was told of a policy version")],
     status: Annotated[Status | None, Query(description="Only this state")] = None,
 ) -> Page[Recipient]:
-    return await service.recipients(conn=conn, version=version, status=status, page=page,
-                                    sort=sort)
+    recipients = await service.recipients(conn=conn, version=version, status=status, page=page,
+                                          sort=sort)
+    await log.record(conn, subjects=[r.subject_id for r in recipients.items])
+    return recipients
 
 
 @router.put("/subjects/{subject_id}/policy-acceptances/{version}",
@@ -55,5 +59,9 @@ async def accept(
 async def list_acceptances(
     subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
     sort: Annotated[SortOrder, Depends(service.ACCEPTANCE_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("policy acceptances")],
 ) -> Page[Acceptance]:
-    return await service.acceptances(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    acceptances = await service.acceptances(conn=conn, subject_id=subject_id, page=page,
+                                            sort=sort)
+    await log.record(conn)
+    return acceptances

@@ -21,6 +21,7 @@ from consent.ledger.models import (
     SubjectConsents,
 )
 from consent.settings import SettingsDep
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Staff, SubjectPrincipal
 from privacy_kit.errors import ApiError
@@ -38,9 +39,13 @@ def gpc_signal(request: Request) -> bool:
 
 @router.get("/subjects/{subject_id}/consents", summary="Effective consent per purpose")
 async def get_consents(
-    subject_id: str, request: Request, conn: DbConn, _: SubjectPrincipal
+    subject_id: str, request: Request, conn: DbConn, _: SubjectPrincipal,
+    log: Annotated[ReadLog, AccessLogged("consent state")],
 ) -> SubjectConsents:
-    return await service.effective_state(conn=conn, subject_id=subject_id, gpc=gpc_signal(request))
+    state = await service.effective_state(conn=conn, subject_id=subject_id,
+                                          gpc=gpc_signal(request))
+    await log.record(conn)
+    return state
 
 
 @router.put("/subjects/{subject_id}/consents/{purpose}",
@@ -63,20 +68,25 @@ async def put_consent(
 async def get_history(
     subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
     sort: Annotated[SortOrder, Depends(service.HISTORY_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("consent history")],
     purpose: Annotated[str | None, Query(description="Only this purpose", max_length=48)] = None,
 ) -> Page[ConsentRecordRead]:
     rows = await service.history(conn=conn, subject_id=subject_id, purpose_id=purpose, page=page,
                                  sort=sort)
+    await log.record(conn)
     return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/subjects/{subject_id}/consents/verification",
             summary="Recompute the subject's hash chain and report any break")
 async def verify(
-    subject_id: str, conn: DbConn, _: SubjectPrincipal, settings: SettingsDep
+    subject_id: str, conn: DbConn, _: SubjectPrincipal, settings: SettingsDep,
+    log: Annotated[ReadLog, AccessLogged("consent ledger verification")],
 ) -> ChainVerification:
-    return await service.verify_chain(conn=conn, subject_id=subject_id,
-                                      ledger_key=settings.ledger_key)
+    verification = await service.verify_chain(conn=conn, subject_id=subject_id,
+                                              ledger_key=settings.ledger_key)
+    await log.record(conn)
+    return verification
 
 
 @router.get("/subjects/{subject_id}/consents/records/{record_id}/receipt",
@@ -84,10 +94,13 @@ async def verify(
 async def get_receipt(
     subject_id: str, record_id: uuid.UUID, conn: DbConn, _: SubjectPrincipal,
     settings: SettingsDep, language: RequestLanguage, response: Response,
+    log: Annotated[ReadLog, AccessLogged("consent receipt")],
 ) -> dict[str, Any]:
     response.headers["Content-Language"] = language
-    return await receipts.receipt(conn=conn, settings=settings,
-                                  subject_id=subject_id, record_id=record_id, language=language)
+    receipt = await receipts.receipt(conn=conn, settings=settings, subject_id=subject_id,
+                                     record_id=record_id, language=language)
+    await log.record(conn)
+    return receipt
 
 
 @router.get("/subjects/{subject_id}/marketing-objections",
@@ -95,8 +108,10 @@ async def get_receipt(
 async def list_objections(
     subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
     sort: Annotated[SortOrder, Depends(service.OBJECTION_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("marketing objections")],
 ) -> Page[ObjectionRead]:
     rows = await service.objections(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    await log.record(conn)
     return page_of(rows, page, sort.cursor_key)
 
 
@@ -140,15 +155,19 @@ async def add_parental_consent(
 async def list_parental_consents(
     subject_id: str, conn: DbConn, _: SubjectPrincipal, page: Paging,
     sort: Annotated[SortOrder, Depends(service.PARENTAL_CONSENT_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("parental consents")],
 ) -> Page[ParentalConsentRead]:
     rows = await service.parental_consents(conn=conn, subject_id=subject_id, page=page, sort=sort)
+    await log.record(conn)
     return page_of(rows, page, sort.cursor_key)
 
 
 @router.get("/consent-renewals",
             summary="Who must be asked again after a material policy change (dpo, operator)")
 async def get_renewals(
-    conn: DbConn, _: Staff,
+    conn: DbConn, _: Staff, log: Annotated[ReadLog, AccessLogged("who must renew consent")],
     purpose: Annotated[str | None, Query(description="Only this purpose")] = None,
 ) -> Renewals:
-    return await service.renewals(conn=conn, purpose_id=purpose)
+    renewals = await service.renewals(conn=conn, purpose_id=purpose)
+    await log.record(conn, subjects=[])  # pseudonymous ids only: one row for the list
+    return renewals

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from retention.i18n import tr
+
 Prompt = Literal["regular", "breach", "authority_order"]
 
 
@@ -39,8 +41,8 @@ class AuditCreate(BaseModel):
     @model_validator(mode="after")
     def _extra_audits_say_why(self) -> AuditCreate:
         if self.prompted_by != "regular" and not self.prompt_reference:
-            raise ValueError("an audit prompted by a breach or an authority order names it in "
-                             "prompt_reference")
+            raise ValueError(tr("an audit prompted by a breach or an authority order names it "
+                                "in prompt_reference"))
         return self
 
 

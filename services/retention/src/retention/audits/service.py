@@ -13,6 +13,7 @@ from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, PageParams, page_of
 from privacy_kit.sorting import Ordering, SortOrder
 from retention.audits.models import AuditCreate, AuditRead, AuditUpdate
+from retention.i18n import tr
 
 
 def _year_later(day: date) -> date:
@@ -43,11 +44,12 @@ async def record(
         if other is not None:
             raise ApiError(
                 409, "audit_limit_reached",
-                f"This client had a regular audit on {other:%Y-%m-%d}; the processor agreement "
-                "(§10.1) allows at most one a year, so the next regular one can be held from "
-                f"{_year_later(other):%Y-%m-%d}. If this audit was prompted by a breach or an "
-                "authority's order, record it with prompted_by 'breach' or 'authority_order' "
-                "and its prompt_reference.")
+                tr("This client had a regular audit on {audited_on}; the processor agreement "
+                   "(§10.1) allows at most one a year, so the next regular one can be held from "
+                   "{next_from}. If this audit was prompted by a breach or an authority's "
+                   "order, record it with prompted_by 'breach' or 'authority_order' and its "
+                   "prompt_reference.", audited_on=f"{other:%Y-%m-%d}",
+                   next_from=f"{_year_later(other):%Y-%m-%d}"))
     row = await conn.fetchrow(
         """INSERT INTO client_audit (id, tenant_id, audited_on, auditor, scope, findings,
                follow_up, follow_up_done_on, prompted_by, prompt_reference, recorded_by)
@@ -78,7 +80,7 @@ async def get(*, conn: asyncpg.Connection, tenant_id: str, audit_id: uuid.UUID) 
     row = await conn.fetchrow("SELECT * FROM client_audit WHERE id = $1 AND tenant_id = $2",
                               audit_id, tenant_id)
     if row is None:
-        raise ApiError(404, "not_found", "This client has no audit with this id.")
+        raise ApiError(404, "not_found", tr("This client has no audit with this id."))
     return AuditRead.model_validate(dict(row))
 
 

@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from retention.i18n import tr
+
 # Why an erasure happened, as a code a certificate can carry (never the free-text reason,
 # which may name the person).
 ReasonCode = Literal[
@@ -58,16 +60,16 @@ class ErasureJobCreate(BaseModel):
     def _scope_needs_its_target(self) -> ErasureJobCreate:
         needed = {"subject": "subject_id", "tenant": "tenant_id", "category": "category"}[self.scope]
         if getattr(self, needed) is None:
-            raise ValueError(f"a {self.scope} erasure needs '{needed}'")
+            raise ValueError(tr("a {scope} erasure needs '{field}'", scope=self.scope, field=needed))
         if self.scope == "category" and self.older_than is None:
-            raise ValueError("a category erasure needs 'older_than' (the cut-off)")
+            raise ValueError(tr("a category erasure needs 'older_than' (the cut-off)"))
         return self
 
     @model_validator(mode="after")
     def _reason_as_a_code(self) -> ErasureJobCreate:
         if self.reason_code is None:
             if self.reason is None:
-                raise ValueError("say why: give 'reason_code' (with a 'reference'), or 'reason'")
+                raise ValueError(tr("say why: give 'reason_code' (with a 'reference'), or 'reason'"))
             self.reason_code = (self.reason if self.reason in REASON_CODES  # type: ignore[assignment]
                                 else "other")
         return self

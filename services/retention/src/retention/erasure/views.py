@@ -15,6 +15,7 @@ from retention.erasure import service
 from retention.erasure.beheerder import check_beheerder_erasure
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead, JobStatus
 from retention.erasure.tenancy import TenantUnresolved, subject_tenant
+from retention.i18n import tr
 from retention.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/erasure-jobs", tags=["erasure"])
@@ -45,20 +46,21 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
             )
     except TenantUnresolved as exc:
         raise ApiError(503, "service_unavailable",
-                       "training-records cannot say right now whether this person's organisation "
-                       "is under a legal hold; try again shortly.",
+                       tr("training-records cannot say right now whether this person's "
+                          "organisation is under a legal hold; try again shortly."),
                        headers={"Retry-After": "5"}) from exc
     except service.UnknownCategory as exc:
         raise ApiError(422, "unknown_category",
-                       f"body.category: no store declares the category '{exc.category}'; the "
-                       f"known categories are: {', '.join(exc.known) or 'none yet'}.") from exc
+                       tr("body.category: no store declares the category '{category}'; the "
+                          "known categories are: {known}.", category=exc.category,
+                          known=", ".join(exc.known) or tr("none yet"))) from exc
     except service.NoStoresKnown as exc:
         raise ApiError(503, "no_stores_known",
-                       "No store has announced what it holds yet; try again in a few seconds.",
+                       tr("No store has announced what it holds yet; try again in a few seconds."),
                        headers={"Retry-After": "5"}) from exc
     except service.UnderLegalHold as exc:
         raise ApiError(409, "legal_hold",
-                       "This data is under a legal hold and is kept until the hold is released.") from exc
+                       tr("This data is under a legal hold and is kept until the hold is released.")) from exc
     job = await service.get_job(conn=conn, job_id=job_id)
     assert job is not None
     return job
@@ -80,7 +82,7 @@ async def list_erasure_jobs(
         try:
             after = (datetime.fromisoformat(str(paging.cursor[0])), uuid.UUID(str(paging.cursor[1])))
         except (ValueError, IndexError) as exc:
-            raise ApiError(422, "invalid_cursor", "The cursor is not one this list gave out.") from exc
+            raise ApiError(422, "invalid_cursor", tr("The cursor is not one this list gave out.")) from exc
     rows = await service.list_jobs(conn=conn, status=status, scope=scope, reason=reason,
                                    created_after=created_after, created_before=created_before,
                                    after=after, limit=paging.limit + 1)
@@ -93,5 +95,5 @@ async def list_erasure_jobs(
 async def get_erasure_job(job_id: uuid.UUID, principal: StaffOrService, conn: DbConn) -> dict:
     job = await service.get_job(conn=conn, job_id=job_id)
     if job is None:
-        raise ApiError(404, "not_found", "There is no erasure job with this id.")
+        raise ApiError(404, "not_found", tr("There is no erasure job with this id."))
     return job

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from retention.i18n import tr
+
 # Why data may be kept past its term (O17), and the article that allows it.
 HoldGround = Literal["legal_claims", "legal_obligation", "investigation", "authority_request"]
 LAWFUL_GROUNDS: dict[str, str] = {
@@ -39,10 +41,10 @@ class LegalHoldCreate(BaseModel):
     @model_validator(mode="after")
     def _names_something(self) -> LegalHoldCreate:
         if not self.subject_id and not self.tenant_id:
-            raise ValueError("a legal hold names a subject_id, a tenant_id or both")
+            raise ValueError(tr("a legal hold names a subject_id, a tenant_id or both"))
         if self.category and (self.subject_id or not self.tenant_id):
-            raise ValueError("a hold on a category names the tenant_id whose category it keeps, "
-                             "and no subject_id")
+            raise ValueError(tr("a hold on a category names the tenant_id whose category it "
+                                "keeps, and no subject_id"))
         return self
 
 

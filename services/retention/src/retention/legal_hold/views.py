@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging
 from privacy_kit.sorting import SortOrder
 from retention.erasure import service as erasure
+from retention.i18n import tr
 from retention.legal_hold import service
 from retention.legal_hold.models import LegalHoldCreate, LegalHoldRead
 from retention.settings import SettingsDep
@@ -29,8 +31,9 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn,
         known = await erasure.known_categories(conn=conn)
         if body.category not in known:
             raise ApiError(422, "unknown_category",
-                           f"body.category: no store declares the category '{body.category}'; "
-                           f"the known categories are: {', '.join(known) or 'none yet'}.")
+                           tr("body.category: no store declares the category '{category}'; the "
+                              "known categories are: {known}.", category=body.category,
+                              known=", ".join(known) or tr("none yet")))
     async with conn.transaction():
         return await service.place(conn=conn, hold=body, actor=staff.sub,
                                    source=settings.service_name)
@@ -40,10 +43,20 @@ async def place_hold(body: LegalHoldCreate, staff: Staff, conn: DbConn,
 async def list_holds(
     staff: Staff, conn: DbConn, page: Paging,
     sort: Annotated[SortOrder, Depends(service.ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("legal holds")],
     active: Annotated[bool | None, Query(description="Only active (true) or released "
                                          "(false) holds")] = None,
 ) -> Page[LegalHoldRead]:
-    return await service.list_holds(conn=conn, page=page, sort=sort, active=active)
+    holds = await service.list_holds(conn=conn, page=page, sort=sort, active=active)
+    # O3: a hold names a person (or a client) and why; each one shown is a read of them.
+    on_people = [(h.subject_id, h.tenant_id) for h in holds.items if h.subject_id]
+    if on_people:
+        await log.record_rows(conn, on_people, what="legal hold")
+    for tenant in sorted({h.tenant_id for h in holds.items if h.tenant_id and not h.subject_id}):
+        await log.record(conn, tenant_id=tenant, what="legal hold on the organisation")
+    if not holds.items:
+        await log.record(conn, what="legal holds (list)")
+    return holds
 
 
 @router.post("/{hold_id}/release",
@@ -55,7 +68,7 @@ async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
         hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub,
                                      source=settings.service_name)
         if hold is None:
-            raise ApiError(404, "not_found", "There is no active legal hold with this id.")
+            raise ApiError(404, "not_found", tr("There is no active legal hold with this id."))
         # O17: subject jobs this hold kept waiting start now.
         await erasure.resume_held(conn=conn, hold_id=hold_id, source=settings.service_name,
                                   deadline=timedelta(seconds=settings.erasure_deadline_s))

@@ -11,6 +11,7 @@ from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging
+from retention.i18n import tr
 from retention.replay import service
 from retention.replay.models import ReplayCreate, ReplayRead, ReplaySummary
 from retention.settings import SettingsDep
@@ -32,7 +33,9 @@ async def create_replay(body: ReplayCreate, staff: Staff, conn: DbConn,
                 source=settings.service_name)
     except service.UnknownStore as exc:
         raise ApiError(422, "unknown_store",
-                       f"No store is called {body.store!r}; {exc}.") from exc
+                       tr("No store is called {store}; known stores: {known}.",
+                          store=repr(body.store),
+                          known=", ".join(exc.known) or tr("none yet"))) from exc
     replay = await service.get(conn=conn, replay_id=replay_id)
     assert replay is not None
     return replay
@@ -47,5 +50,5 @@ async def list_replays(staff: Staff, conn: DbConn, paging: Paging) -> Page[Repla
 async def get_replay(replay_id: uuid.UUID, staff: Staff, conn: DbConn) -> ReplayRead:
     replay = await service.get(conn=conn, replay_id=replay_id)
     if replay is None:
-        raise ApiError(404, "not_found", "There is no erasure replay with this id.")
+        raise ApiError(404, "not_found", tr("There is no erasure replay with this id."))
     return replay

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.protocol import DataCategory, RetentionRule
+from retention.i18n import tr
 from retention.rules.models import (
     RetentionRuleChange,
     RetentionRuleDetail,
@@ -39,9 +40,10 @@ class OtherClock(Exception):
 
     def __init__(self, store: str, category: str, clock: str) -> None:
         super().__init__(clock)
-        self.message = (
-            f"The store '{store}' measures '{category}' from '{clock}': an override can change "
-            "the period, the action and auto-approve, not the clock.")
+        self.message = tr(
+            "The store '{store}' measures '{category}' from '{clock}': an override can change "
+            "the period, the action and auto-approve, not the clock.",
+            store=store, category=category, clock=clock)
 
 
 async def declared_categories(*, conn: asyncpg.Connection) -> dict[str, list[DataCategory]]:

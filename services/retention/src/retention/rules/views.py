@@ -10,6 +10,7 @@ from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
+from retention.i18n import tr
 from retention.rules import service
 from retention.rules.models import RetentionRuleDetail, RetentionRuleRead, RetentionRuleUpdate
 
@@ -22,10 +23,12 @@ CategoryPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 def _unknown(exc: service.UnknownCategory, category: str) -> ApiError:
     if not exc.known:
-        return ApiError(404, "not_found", f"No store named '{exc.store}' has declared what it "
-                                          "holds.")
-    return ApiError(404, "not_found", f"The store '{exc.store}' declares no category "
-                                      f"'{category}'; its categories are: {', '.join(exc.known)}.")
+        return ApiError(404, "not_found", tr("No store named '{store}' has declared what it "
+                                             "holds.", store=exc.store))
+    return ApiError(404, "not_found", tr("The store '{store}' declares no category "
+                                         "'{category}'; its categories are: {known}.",
+                                         store=exc.store, category=category,
+                                         known=", ".join(exc.known)))
 
 
 @router.get("", summary="Every store's categories with the rule that applies (O15)")
@@ -65,7 +68,8 @@ async def set_rule(store: StorePath, category: CategoryPath, body: RetentionRule
         raise ApiError(422, "other_clock", exc.message) from exc
     except service.InvalidPeriod as exc:
         raise ApiError(422, "invalid_period",
-                       f"body.period: '{body.period}' is not a usable ISO-8601 duration.") from exc
+                       tr("body.period: '{period}' is not a usable ISO-8601 duration.",
+                          period=body.period)) from exc
 
 
 @router.delete("/{store}/{category}", status_code=204,
@@ -76,5 +80,5 @@ async def revert_rule(store: StorePath, category: CategoryPath, staff: Staff,
         dropped = await service.revert_rule(conn=conn, store=store, category=category,
                                             actor=staff.sub)
     if not dropped:
-        raise ApiError(404, "not_found", "There is no override of this rule to drop.")
+        raise ApiError(404, "not_found", tr("There is no override of this rule to drop."))
     return Response(status_code=204)

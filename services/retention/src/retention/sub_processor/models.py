@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from retention.i18n import tr
+
 TransferBasis = Literal["adequacy_decision", "standard_contractual_clauses",
                         "binding_corporate_rules"]
 
@@ -36,7 +38,7 @@ class SubProcessorCreate(BaseModel):
     @classmethod
     def _country_code(cls, value: str) -> str:
         if not (value.isascii() and value.isalpha()):
-            raise ValueError("a two-letter country code, e.g. NL or US")
+            raise ValueError(tr("a two-letter country code, e.g. NL or US"))
         return value.upper()
 
 
@@ -53,7 +55,7 @@ class SubProcessorUpdate(BaseModel):
     @classmethod
     def _country_code(cls, value: str | None) -> str | None:
         if value is not None and not (value.isascii() and value.isalpha()):
-            raise ValueError("a two-letter country code, e.g. NL or US")
+            raise ValueError(tr("a two-letter country code, e.g. NL or US"))
         return value.upper() if value else value
 
 

@@ -13,6 +13,7 @@ import asyncpg
 
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import SubProcessorChanged
+from retention.i18n import tr
 from retention.sub_processor.models import (
     ADEQUATE,
     EEA,
@@ -37,17 +38,19 @@ def check_transfer(name: str, location: str, basis: str | None) -> None:
     """Data leaves the EEA only on a basis of GDPR Chapter V (O7)."""
     if location in EEA:
         if basis is not None:
-            raise Refused(f"{location} is inside the EEA: no transfer basis is needed for "
-                          f"{name}; leave transfer_basis out.")
+            raise Refused(tr("{location} is inside the EEA: no transfer basis is needed for "
+                             "{name}; leave transfer_basis out.", location=location, name=name))
         return
     if basis is None:
-        raise Refused(
-            f"{name} processes in {location}, outside the EEA: name the transfer basis "
+        raise Refused(tr(
+            "{name} processes in {location}, outside the EEA: name the transfer basis "
             "(adequacy_decision, standard_contractual_clauses or binding_corporate_rules, "
-            "GDPR Art. 45-47), or choose a sub-processor inside the EEA.")
+            "GDPR Art. 45-47), or choose a sub-processor inside the EEA.",
+            name=name, location=location))
     if basis == "adequacy_decision" and location not in ADEQUATE:
-        raise Refused(f"The European Commission has no adequacy decision for {location}: use "
-                      "standard_contractual_clauses or binding_corporate_rules.")
+        raise Refused(tr("The European Commission has no adequacy decision for {location}: "
+                         "use standard_contractual_clauses or binding_corporate_rules.",
+                         location=location))
 
 
 def _state(row: asyncpg.Record) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Operator
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
+from retention.i18n import tr
 from retention.settings import SettingsDep
 from retention.sub_processor import service
 from retention.sub_processor.models import (
@@ -22,7 +23,7 @@ from retention.sub_processor.models import (
 
 router = APIRouter(prefix="/v1/sub-processors", tags=["sub-processors"])
 
-_NOT_FOUND = "There is no current sub-processor with this id."
+_NOT_FOUND = tr("There is no current sub-processor with this id.")
 _REFUSED: dict[int | str, dict[str, Any]] = {422: {"description": "Outside the EEA without a transfer basis, or another "
                                  "invalid input"}}
 
@@ -37,7 +38,7 @@ async def list_sub_processors(
         try:
             after = (datetime.fromisoformat(str(paging.cursor[0])), uuid.UUID(str(paging.cursor[1])))
         except (ValueError, IndexError) as exc:
-            raise ApiError(422, "invalid_cursor", "The cursor is not one this list gave out.") from exc
+            raise ApiError(422, "invalid_cursor", tr("The cursor is not one this list gave out.")) from exc
     rows = await service.list_all(conn=conn, include_removed=include_removed, after=after,
                                   limit=paging.limit + 1)
     return page_of(rows, paging, key=lambda s: [s.added_at.isoformat(), str(s.id)])

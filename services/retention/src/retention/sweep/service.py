@@ -16,6 +16,7 @@ import asyncpg
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import ErasureScope, RetentionCountRequested
 from retention.erasure import service as erasure
+from retention.i18n import tr
 from retention.legal_hold import service as holds
 from retention.rules import service as rules
 from retention.sweep.models import SweepItem, SweepRead, SweepTotals
@@ -121,13 +122,13 @@ async def approve(
     if row is None:
         raise NotFound
     if row["status"] == "counting":
-        raise CannotApprove("The dry run is still counting: not every store has answered yet.")
+        raise CannotApprove(tr("The dry run is still counting: not every store has answered yet."))
     if row["status"] == "superseded":
-        raise CannotApprove(f"A newer dry run ({row['superseded_by']}) replaced this one; "
-                            "approve that one instead.")
+        raise CannotApprove(tr("A newer dry run ({sweep_id}) replaced this one; approve that "
+                               "one instead.", sweep_id=row["superseded_by"]))
     if row["status"] != "awaiting_approval":
-        raise CannotApprove("This sweep needs no approval: it was approved already, or its dry "
-                            "run found nothing that waits for one.")
+        raise CannotApprove(tr("This sweep needs no approval: it was approved already, or its "
+                               "dry run found nothing that waits for one."))
     await conn.execute(
         "UPDATE retention_sweep SET approved_by = $2, approved_at = now() WHERE id = $1",
         sweep_id, actor)

@@ -12,13 +12,14 @@ from privacy_kit.app import DbConn
 from privacy_kit.auth import Staff
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging, page_of
+from retention.i18n import tr
 from retention.settings import SettingsDep
 from retention.sweep import service
 from retention.sweep.models import SweepRead, SweepStatus
 
 router = APIRouter(prefix="/v1/retention-sweeps", tags=["retention sweeps"])
 
-_NOT_FOUND = "There is no retention sweep with this id."
+_NOT_FOUND = tr("There is no retention sweep with this id.")
 
 
 @router.post("", status_code=202, summary="Start a sweep: the stores count first (dry run)",
@@ -42,7 +43,7 @@ async def list_sweeps(
         try:
             after = (datetime.fromisoformat(str(paging.cursor[0])), uuid.UUID(str(paging.cursor[1])))
         except (ValueError, IndexError) as exc:
-            raise ApiError(422, "invalid_cursor", "The cursor is not one this list gave out.") from exc
+            raise ApiError(422, "invalid_cursor", tr("The cursor is not one this list gave out.")) from exc
     sweeps = await service.list_sweeps(conn=conn, status=status, after=after,
                                        limit=paging.limit + 1)
     return page_of(sweeps, paging, key=lambda s: [s.created_at.isoformat(), str(s.id)])

@@ -5,7 +5,6 @@ downloadable by the tenant's Beheerders only until it expires, every download lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 
 from privacy_kit.auth import mint_service_token
 from privacy_kit.db import rows_affected
+from privacy_kit.worker import cancel_and_wait
 from retention.register import service as register
 from retention.settings import Settings
 from retention.termination import archive
@@ -67,9 +67,7 @@ def start_gathering(app: FastAPI, export_id: uuid.UUID) -> None:
 
 async def stop(app: FastAPI) -> None:
     for task in list(getattr(app.state, "export_tasks", ())):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, task.get_name())
 
 
 async def gather(*, pool: asyncpg.Pool, settings: Settings, export_id: uuid.UUID) -> None:

@@ -13,6 +13,7 @@ from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, check_tenant_manager, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import Page, Paging
+from retention.i18n import tr
 from retention.settings import SettingsDep
 from retention.termination import exports, service
 from retention.termination.models import TenantExportRead, TerminationCreate, TerminationRead
@@ -26,7 +27,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _not_found() -> ApiError:
-    return ApiError(404, "not_found", "There is no contract termination with this id.")
+    return ApiError(404, "not_found", tr("There is no contract termination with this id."))
 
 
 async def _reach(conn: DbConn, principal: Principal, termination_id: uuid.UUID) -> str:
@@ -44,7 +45,7 @@ def _may_change(principal: Principal, tenant_id: str) -> None:
         return
     if principal.has("beheerder") and principal.tenant == tenant_id:
         return
-    raise forbidden("An operator or a Beheerder of this organisation records its contract's end.")
+    raise forbidden(tr("An operator or a Beheerder of this organisation records its contract's end."))
 
 
 @router.post(
@@ -61,8 +62,8 @@ async def record_termination(
     _may_change(principal, body.tenant_id)
     if not principal.has("operator") and body.end_date < datetime.now(UTC).date():
         raise ApiError(422, "end_date_in_the_past",
-                       "A Beheerder records a contract end from today on; an operator can "
-                       "record one that has already passed.")
+                       tr("A Beheerder records a contract end from today on; an operator can "
+                          "record one that has already passed."))
     try:
         async with conn.transaction():
             termination_id = await service.record(
@@ -71,8 +72,8 @@ async def record_termination(
                 source=settings.service_name)
     except service.AlreadyTerminated as exc:
         raise ApiError(409, "already_terminated",
-                       "This tenant's contract end is already recorded; cancel that one first "
-                       "to record another date.") from exc
+                       tr("This tenant's contract end is already recorded; cancel that one "
+                          "first to record another date.")) from exc
     termination = await service.get(conn=conn, termination_id=termination_id)
     assert termination is not None
     return termination
@@ -85,9 +86,9 @@ async def list_terminations(
 ) -> Page[TerminationRead]:
     if not principal.is_staff:
         if not principal.has("beheerder") or principal.tenant is None:
-            raise forbidden("Only staff and a tenant's Beheerders see contract terminations.")
+            raise forbidden(tr("Only staff and a tenant's Beheerders see contract terminations."))
         if tenant_id not in (None, principal.tenant):
-            raise forbidden("This belongs to another organisation.")
+            raise forbidden(tr("This belongs to another organisation."))
         tenant_id = principal.tenant
     return await service.list_page(conn=conn, paging=paging, tenant_id=tenant_id)
 
@@ -116,8 +117,8 @@ async def cancel_termination(
             await service.cancel(conn=conn, termination_id=termination_id, actor=principal.sub)
     except service.NotCancellable as exc:
         raise ApiError(409, "not_cancellable",
-                       f"This termination is {exc}; only one whose end date has not passed "
-                       "can be cancelled.") from exc
+                       tr("This termination is {status}; only one whose end date has not "
+                          "passed can be cancelled.", status=str(exc))) from exc
     termination = await service.get(conn=conn, termination_id=termination_id)
     assert termination is not None
     return termination
@@ -141,8 +142,8 @@ async def request_export(
                                               actor=principal.sub)
     except exports.ContractEnded as exc:
         raise ApiError(409, "contract_ended",
-                       "The export is offered until the contract's end date; that has "
-                       "passed (or the termination was cancelled).") from exc
+                       tr("The export is offered until the contract's end date; that has "
+                          "passed (or the termination was cancelled).")) from exc
     exports.start_gathering(request.app, export_id)
     return await _export(conn, termination_id, export_id)
 
@@ -152,7 +153,7 @@ async def _export(conn: DbConn, termination_id: uuid.UUID,
     termination = await service.get(conn=conn, termination_id=termination_id)
     found = [e for e in (termination.exports if termination else []) if e.id == export_id]
     if not found:
-        raise ApiError(404, "not_found", "There is no such export of this termination.")
+        raise ApiError(404, "not_found", tr("There is no such export of this termination."))
     return found[0]
 
 
@@ -179,18 +180,19 @@ async def download_export(
 ) -> StreamingResponse:
     tenant_id = await _reach(conn, principal, termination_id)
     if not (principal.has("beheerder") and principal.tenant == tenant_id):
-        raise forbidden("Only the organisation's own Beheerders download its data.")
+        raise forbidden(tr("Only the organisation's own Beheerders download its data."))
     try:
         async with conn.transaction():
             row = await exports.open_download(conn=conn, termination_id=termination_id,
                                               export_id=export_id, actor=principal.sub)
     except LookupError as exc:
-        raise ApiError(404, "not_found", "There is no such export of this termination.") from exc
+        raise ApiError(404, "not_found", tr("There is no such export of this termination.")) from exc
     except exports.NotAvailable as exc:
         if str(exc) == "expired":
-            raise ApiError(410, "export_expired", "This export has expired and was deleted; "
-                           "ask for a new one before the contract's end date.") from exc
-        raise ApiError(409, "export_not_ready", f"This export is {exc}.") from exc
+            raise ApiError(410, "export_expired",
+                           tr("This export has expired and was deleted; ask for a new one "
+                              "before the contract's end date.")) from exc
+        raise ApiError(409, "export_not_ready", tr("This export is {status}.", status=str(exc))) from exc
     return StreamingResponse(
         exports.chunks(request.app.state.pool, export_id), media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="tenant-{tenant_id}-export.zip"',

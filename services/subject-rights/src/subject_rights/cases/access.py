@@ -9,6 +9,7 @@ import asyncpg
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
 from subject_rights.cases.service import subject_hash
+from subject_rights.i18n import tr
 from subject_rights.settings import Settings
 
 
@@ -30,7 +31,7 @@ def check_can_see(principal: Principal, row: asyncpg.Record, settings: Settings)
     if principal.is_staff or is_subject(principal, row, settings) or is_tenant_beheerder(
             principal, row):
         return
-    raise forbidden("This request is not yours to see.")
+    raise forbidden(tr("This request is not yours to see."))
 
 
 def check_controller(
@@ -46,11 +47,12 @@ def check_controller(
             if not instruction_reference:
                 raise ApiError(
                     403, "tenant_decides",
-                    "This is a request of a client organisation's participant: the organisation "
-                    "decides (the platform is its processor). The platform's DPO can act only "
-                    "on its written instruction; name it in 'instruction_reference'.")
+                    tr("This is a request of a client organisation's participant: the "
+                       "organisation decides (the platform is its processor). The platform's DPO "
+                       "can act only on its written instruction; name it in "
+                       "'instruction_reference'."))
             return "dpo"
-        raise forbidden("Only a Beheerder of the person's organisation decides this request.")
+        raise forbidden(tr("Only a Beheerder of the person's organisation decides this request."))
     if principal.has("dpo"):
         return "dpo"
-    raise forbidden("Requests of the platform's own users are decided by the platform's DPO.")
+    raise forbidden(tr("Requests of the platform's own users are decided by the platform's DPO."))

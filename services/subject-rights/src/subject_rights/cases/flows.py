@@ -16,6 +16,7 @@ import httpx
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.holds import refuse_if_held
+from privacy_kit.i18n import Joined
 from privacy_kit.messages import queue_message
 from privacy_kit.outbox import emit
 from privacy_kit.protocol import SubjectObjected, SubjectRestricted, SubjectRestrictionLifted
@@ -33,6 +34,7 @@ from subject_rights.cases.models import (
     RefusalCreate,
     SubjectRequestCreate,
 )
+from subject_rights.i18n import tr
 from subject_rights.settings import Settings
 
 SYSTEM = "subject-rights"
@@ -77,20 +79,23 @@ def _received_at(body: SubjectRequestCreate, on_behalf: bool, settings: Settings
     now = datetime.now(UTC)
     if not on_behalf:
         if body.received_on is not None or body.channel not in (None, "online"):
-            raise ApiError(422, "invalid_request", "channel and received_on are for requests "
-                           "entered on someone's behalf; yours is received now.")
+            raise ApiError(422, "invalid_request", tr("channel and received_on are for "
+                                                      "requests entered on someone's behalf; "
+                                                      "yours is received now."))
         return now
     if body.channel not in ("email", "letter") or body.received_on is None:
-        raise ApiError(422, "invalid_request", "A request entered on the person's behalf names "
-                       "how it came in ('channel': 'email' or 'letter') and the day it was "
-                       "received ('received_on'); the term runs from that day.")
+        raise ApiError(422, "invalid_request", tr("A request entered on the person's behalf "
+                                                  "names how it came in ('channel': 'email' or "
+                                                  "'letter') and the day it was received "
+                                                  "('received_on'); the term runs from that "
+                                                  "day."))
     today = deadlines.local_date(now)
     if body.received_on > today:
-        raise ApiError(422, "invalid_received_on", "received_on lies in the future.")
+        raise ApiError(422, "invalid_received_on", tr("received_on lies in the future."))
     if body.received_on < today - timedelta(days=settings.answer_within_days):
         raise ApiError(422, "invalid_received_on",
-                       "received_on lies more than four weeks back; enter requests when they "
-                       "arrive (the term runs from receipt).")
+                       tr("received_on lies more than four weeks back; enter requests when "
+                          "they arrive (the term runs from receipt)."))
     # The term depends on the day of receipt only; its start stands for it.
     return deadlines.start_of_day(body.received_on)
 
@@ -110,8 +115,8 @@ async def _route(
     tenant = person.tenant_id if person else None
     if principal.has("beheerder") and not principal.is_staff and not self_filed:
         if tenant is None or tenant != principal.tenant or (person and person.kind != "participant"):
-            raise forbidden("You can file requests only for participants of your own "
-                            "organisation.")
+            raise forbidden(tr("You can file requests only for participants of your own "
+                               "organisation."))
     return tenant
 
 
@@ -122,9 +127,9 @@ async def file_request(
     subject_id = body.subject_id or principal.sub
     on_behalf = subject_id != principal.sub
     if on_behalf and not (principal.is_staff or principal.has("beheerder")):
-        raise forbidden("You can only file a request about yourself.")
+        raise forbidden(tr("You can only file a request about yourself."))
     if body.rectification is not None and body.kind != "rectification":
-        raise ApiError(422, "invalid_request", "'rectification' belongs to rectification requests.")
+        raise ApiError(422, "invalid_request", tr("'rectification' belongs to rectification requests."))
     received_at = _received_at(body, on_behalf, settings)
     tenant_id = await _route(client, settings, principal, subject_id)
     email = None if not on_behalf else await _email(client, settings, subject_id)
@@ -170,7 +175,7 @@ async def resend_code(
     row: asyncpg.Record,
 ) -> bool:
     if row["status"] != "awaiting_verification":
-        raise _conflict("not_awaiting_verification", "This request needs no identity code.")
+        raise _conflict("not_awaiting_verification", tr("This request needs no identity code."))
     email = await _email(client, settings, row["subject_id"])
     async with conn.transaction():
         row = await service.get_row(conn, row["id"], for_update=True)
@@ -190,7 +195,7 @@ async def verify(
         row = await service.get_row(conn, case_id, for_update=True)
         if row["status"] != "awaiting_verification":
             raise _conflict("not_awaiting_verification",
-                            "This request is not waiting for verification.")
+                            tr("This request is not waiting for verification."))
         if code is not None:
             error = await service.check_code(conn, settings=settings, case_id=case_id, code=code)
             how, actor, role = "one-time code", "the person", "subject"
@@ -200,7 +205,7 @@ async def verify(
             role = check_controller(principal, row, "recorded by the controller")
             how, actor = f"{method} (recorded by the controller)", principal.sub
         else:
-            raise ApiError(422, "code_required", "Send the one-time code from the e-mail.")
+            raise ApiError(422, "code_required", tr("Send the one-time code from the e-mail."))
         if error is None:
             row = await service.transition(
                 conn, row, action="verified", to_status="verified", actor=actor, actor_role=role,
@@ -231,7 +236,8 @@ async def after_verification(
 
 def _ensure_open(row: asyncpg.Record) -> None:
     if row["status"] not in OPEN:
-        raise _conflict("case_closed", f"This request is already {row['status']}.")
+        raise _conflict("case_closed", tr("This request is already {status}.",
+                                                  status=row["status"]))
 
 
 async def approve(
@@ -242,12 +248,13 @@ async def approve(
     role = check_controller(principal, row, body.instruction_reference)
     _ensure_open(row)
     if row["status"] == "awaiting_verification":
-        raise _conflict("not_verified", "The person has not been identified yet (O20): a request "
-                        "is carried out only after the one-time code or another check.")
+        raise _conflict("not_verified", tr("The person has not been identified yet (O20): a "
+                                           "request is carried out only after the one-time code "
+                                           "or another check."))
     if row["status"] == "in_progress":
-        raise _conflict("in_progress", "This request is already being carried out.")
+        raise _conflict("in_progress", tr("This request is already being carried out."))
     if row["subject_id"] is None:
-        raise _conflict("subject_erased", "The person has been erased; nothing is left to do.")
+        raise _conflict("subject_erased", tr("The person has been erased; nothing is left to do."))
     decided = {"decided_at": datetime.now(UTC), "decided_by": principal.sub,
                "instruction_reference": body.instruction_reference}
     note = body.note or None
@@ -283,8 +290,9 @@ async def approve(
                                        actor_role=role, decided=True, **decided)
     # automated-decision-review: a person has reviewed the decision; the note says the outcome.
     if not body.note:
-        raise ApiError(422, "note_required", "Say what the human review of the automated "
-                       "decision found, in 'note'; the person is told.")
+        raise ApiError(422, "note_required", tr("Say what the human review of the automated "
+                                                "decision found, in 'note'; the person is "
+                                                "told."))
     email = await _email(client, settings, row["subject_id"])
     async with conn.transaction():
         row = await service.transition(conn, row, action="completed", to_status="completed",
@@ -301,7 +309,7 @@ async def build_bundle(
     """Assemble the bundle; complete when every store answered, otherwise stay in progress and
     say which store is missing (the controller asks again)."""
     if row["subject_id"] is None:
-        raise _conflict("subject_erased", "The person has been erased; there is nothing to send.")
+        raise _conflict("subject_erased", tr("The person has been erased; there is nothing to send."))
     bundle, email = await asyncio.gather(
         bundles.assemble(client, settings, case_id=row["id"], subject_id=row["subject_id"],
                          kind=row["kind"]),
@@ -463,15 +471,15 @@ async def _rectify(
                                      if row["rectification"] else None)
     if not changes:
         raise ApiError(422, "rectification_required",
-                       "Name the corrections to apply in 'rectification' (field: new value).")
+                       tr("Name the corrections to apply in 'rectification' (field: new "
+                          "value)."))
     # O17: held data is frozen; refused here too, before training-records is asked.
     await refuse_if_held(conn, subject_id=row["subject_id"], tenant_id=row["tenant_id"],
-                         categories=("participant_profile", "career"),
-                         what="this person's data")
+                         categories=("participant_profile", "career"))
     if row["tenant_id"] is None:
         raise _conflict("not_held_in_training_records",
-                        "This person is not a participant of an organisation; correct the data "
-                        "where it is held and close the request with a note.")
+                        tr("This person is not a participant of an organisation; correct the "
+                           "data where it is held and close the request with a note."))
     try:
         answer = await clients.rectify_participant(
             client, settings, tenant_id=row["tenant_id"], subject_id=row["subject_id"],
@@ -483,8 +491,8 @@ async def _rectify(
             "content-type", "").startswith("application/json") else {}
         raise ApiError(answer.status_code if 400 <= answer.status_code < 500 else 502,
                        error.get("code", "rectification_failed"),
-                       "training-records refused the correction: "
-                       + error.get("message", f"HTTP {answer.status_code}"))
+                       tr("training-records refused the correction: {reason}",
+                          reason=error.get("message", f"HTTP {answer.status_code}")))
     changed: list[str] = answer.json().get("changed_fields", [])
     told_at = datetime.now(UTC).isoformat()
     register, register_error = await clients.processing_register(client, settings)
@@ -560,12 +568,13 @@ def check_ground(kind: str, ground: str) -> None:
         return
     raise ApiError(
         422, "ground_not_accepted",
-        f"'{ground}' is not a ground on which this request can be refused. Accepted: "
-        + "; ".join(f"{g} ({REFUSAL_GROUNDS[g]})" for g in accepted)
-        + ". Not accepted: " + " and ".join(f"'{n}'" for n in NOT_ACCEPTED)
-        + ": the controller must find the data, also in backups (erased data restored from a "
-        "backup is erased again).",
-        details=[{"field": "ground", "message": "not an accepted ground"}])
+        tr("'{ground}' is not a ground on which this request can be refused. Accepted: "
+           "{accepted}. Not accepted: '{effort}' and '{backup}': the controller must find the "
+           "data, also in backups (erased data restored from a backup is erased again).",
+           ground=ground, effort=NOT_ACCEPTED[0], backup=NOT_ACCEPTED[1],
+           accepted=Joined([Joined([f"{g} (", REFUSAL_GROUNDS[g], ")"], "") for g in accepted],
+                           "; ")),
+        details=[{"field": "ground", "message": tr("not an accepted ground")}])
 
 
 async def refuse(
@@ -576,7 +585,7 @@ async def refuse(
     role = check_controller(principal, row, body.instruction_reference)
     _ensure_open(row)
     if row["status"] == "in_progress":
-        raise _conflict("in_progress", "This request is already being carried out.")
+        raise _conflict("in_progress", tr("This request is already being carried out."))
     check_ground(row["kind"], body.ground)
     email = await _email(client, settings, row["subject_id"])
     async with conn.transaction():
@@ -601,10 +610,11 @@ async def extend(
     role = check_controller(principal, row, body.instruction_reference)
     _ensure_open(row)
     if row["extended_at"] is not None:
-        raise _conflict("already_extended", "The term of a request can be extended only once.")
+        raise _conflict("already_extended", tr("The term of a request can be extended only once."))
     if datetime.now(UTC) >= row["first_due_at"]:
-        raise _conflict("first_term_ended", "The first term has ended; an extension must be "
-                        "decided and explained to the person within it (GDPR art. 12(3)).")
+        raise _conflict("first_term_ended", tr("The first term has ended; an extension must "
+                                               "be decided and explained to the person within "
+                                               "it (GDPR art. 12(3))."))
     email = await _email(client, settings, row["subject_id"])
     new_due = deadlines.extended_due_at(row["first_due_at"], body.months)
     async with conn.transaction():
@@ -628,10 +638,10 @@ async def withdraw(
     async with conn.transaction():
         row = await service.get_row(conn, case_id, for_update=True)
         if not is_subject(principal, row, settings):
-            raise forbidden("Only the person who asked can withdraw a request.")
+            raise forbidden(tr("Only the person who asked can withdraw a request."))
         if row["status"] not in ("awaiting_verification", "verified"):
-            raise _conflict("cannot_withdraw", f"A request that is {row['status']} cannot be "
-                            "withdrawn.")
+            raise _conflict("cannot_withdraw", tr("A request that is {status} cannot be "
+                                                  "withdrawn.", status=row["status"]))
         return await service.transition(conn, row, action="withdrawn", to_status="withdrawn",
                                         actor=principal.sub, actor_role="subject")
 
@@ -647,11 +657,11 @@ async def lift_restriction(
         outcome = json.loads(row["outcome"] or "{}")
         restriction = outcome.get("restriction")
         if row["kind"] not in ("restriction", "objection") or not restriction:
-            raise _conflict("not_restricted", "This request has put no restriction in place.")
+            raise _conflict("not_restricted", tr("This request has put no restriction in place."))
         if restriction.get("lift_requested_at"):
-            raise _conflict("already_lifted", "The restriction has been lifted already.")
+            raise _conflict("already_lifted", tr("The restriction has been lifted already."))
         if row["subject_id"] is None:
-            raise _conflict("subject_erased", "The person has been erased.")
+            raise _conflict("subject_erased", tr("The person has been erased."))
         await emit(conn, SubjectRestrictionLifted(), source=SYSTEM, subject_id=row["subject_id"],
                    tenant_id=row["tenant_id"], correlation_id=str(row["id"]))
         restriction["lift_requested_at"] = datetime.now(UTC).isoformat()

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from subject_rights.i18n import tr
+
 Kind = Literal["access", "portability", "rectification", "erasure", "restriction", "objection",
                "automated-decision-review", "consent-withdrawal"]
 Status = Literal["received", "awaiting_verification", "verified", "in_progress", "completed",
@@ -18,19 +20,20 @@ CLOSED = ("completed", "refused", "withdrawn")
 
 # O22: the grounds the law accepts for refusing a request (GDPR art. 12(5), 15(4), 17(3)).
 REFUSAL_GROUNDS: dict[str, str] = {
-    "manifestly_unfounded": "the request is manifestly unfounded (art. 12(5))",
-    "excessive": "the request is excessive, in particular because it is repeated (art. 12(5))",
-    "rights_of_others": "answering would adversely affect the rights and freedoms of others "
-                        "(art. 15(4))",
-    "legal_obligation": "the data must be kept to comply with a legal obligation "
-                        "(art. 17(3)(b); erasure only)",
-    "legal_claims": "the data is needed for the establishment, exercise or defence of legal "
-                    "claims (art. 17(3)(e); erasure only)",
-    "archiving": "archiving in the public interest, research or statistics (art. 17(3)(d); "
-                 "erasure only)",
+    "manifestly_unfounded": tr("the request is manifestly unfounded (art. 12(5))"),
+    "excessive": tr("the request is excessive, in particular because it is repeated "
+                    "(art. 12(5))"),
+    "rights_of_others": tr("answering would adversely affect the rights and freedoms of others "
+                           "(art. 15(4))"),
+    "legal_obligation": tr("the data must be kept to comply with a legal obligation "
+                           "(art. 17(3)(b); erasure only)"),
+    "legal_claims": tr("the data is needed for the establishment, exercise or defence of legal "
+                       "claims (art. 17(3)(e); erasure only)"),
+    "archiving": tr("archiving in the public interest, research or statistics (art. 17(3)(d); "
+                    "erasure only)"),
 }
 ERASURE_EXCEPTIONS = ("legal_obligation", "legal_claims", "archiving")
-NOT_ACCEPTED = ("too much technical effort", "it is in a backup")
+NOT_ACCEPTED = (tr("too much technical effort"), tr("it is in a backup"))
 
 COMPLAINT_NOTICE = (
     "You have the right to lodge a complaint with the Dutch supervisory authority, the "

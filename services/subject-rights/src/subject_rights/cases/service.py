@@ -30,6 +30,7 @@ from subject_rights.cases.models import (
     Refusal,
 )
 from subject_rights.cases.models import REFUSAL_GROUNDS as GROUNDS
+from subject_rights.i18n import tr
 from subject_rights.settings import Settings
 
 SOURCE = "subject-rights"
@@ -41,7 +42,7 @@ def subject_hash(secret: str, subject_id: str) -> str:
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "not_found", "There is no request with this id.")
+    return ApiError(404, "not_found", tr("There is no request with this id."))
 
 
 async def get_row(
@@ -289,8 +290,9 @@ async def issue_code(
         case_id, _code_hash(settings, case_id, code), expires)
     if sent > settings.identity_codes_per_case:
         raise ApiError(429, "too_many_codes",
-                       f"This request has had {settings.identity_codes_per_case} codes already; "
-                       "the controller can verify the person another way.")
+                       tr("This request has had {count} codes already; the controller can "
+                          "verify the person another way.",
+                          count=settings.identity_codes_per_case))
     return code, expires
 
 
@@ -302,19 +304,20 @@ async def check_code(
     row = await conn.fetchrow("SELECT * FROM identity_code WHERE request_id = $1 FOR UPDATE",
                               case_id)
     if row is None or row["used_at"] is not None:
-        return ApiError(409, "no_code", "There is no open identity code for this request; ask "
-                        "for a new one.")
+        return ApiError(409, "no_code", tr("There is no open identity code for this request; "
+                                           "ask for a new one."))
     if row["expires_at"] <= datetime.now(UTC):
-        return ApiError(410, "code_expired", "The code has expired; ask for a new one.")
+        return ApiError(410, "code_expired", tr("The code has expired; ask for a new one."))
     if row["tries"] >= settings.identity_code_max_tries:
-        return ApiError(429, "too_many_tries", "Too many wrong codes; ask for a new one.")
+        return ApiError(429, "too_many_tries", tr("Too many wrong codes; ask for a new one."))
     if not hmac.compare_digest(row["code_hash"], _code_hash(settings, case_id, code.strip())):
         tries = await conn.fetchval(
             "UPDATE identity_code SET tries = tries + 1 WHERE request_id = $1 RETURNING tries",
             case_id)
         left = settings.identity_code_max_tries - tries
-        return ApiError(422, "wrong_code", f"The code is not right; {left} tries left."
-                        if left else "The code is not right, and that was the last try; ask "
-                        "for a new one.")
+        return ApiError(422, "wrong_code", tr("The code is not right; {left} tries left.",
+                                              left=left)
+                        if left else tr("The code is not right, and that was the last try; "
+                                        "ask for a new one."))
     await conn.execute("UPDATE identity_code SET used_at = now() WHERE request_id = $1", case_id)
     return None

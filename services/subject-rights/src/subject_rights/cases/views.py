@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from privacy_kit.access_log import AccessLogged, ReadLog
 from privacy_kit.app import DbConn
 from privacy_kit.auth import CurrentPrincipal, Principal, current_principal, forbidden
 from privacy_kit.errors import ApiError
@@ -30,6 +31,7 @@ from subject_rights.cases.models import (
     VerificationSubmission,
 )
 from subject_rights.clients import http_of
+from subject_rights.i18n import tr
 from subject_rights.settings import SettingsDep
 
 router = APIRouter(prefix="/v1/subject-requests", tags=["subject requests"])
@@ -79,6 +81,7 @@ async def file_request(body: SubjectRequestCreate, principal: CurrentPrincipal, 
 async def inbox(
     principal: CurrentPrincipal, conn: DbConn, paging: Paging, settings: SettingsDep,
     sort: Annotated[SortOrder, Depends(service.INBOX_ORDERING)],
+    log: Annotated[ReadLog, AccessLogged("subject requests inbox")],
     tenant_id: Annotated[str | None, Query(max_length=200)] = None,
     status: Status | None = None,
     kind: Kind | None = None,
@@ -90,29 +93,40 @@ async def inbox(
                                "due_before": due_before, "sort": sort}
     if principal.is_staff:
         if tenant_id:
-            return await service.list_cases(conn, settings=settings, paging=paging,
-                                            tenant_id=tenant_id, **filters)
-        return await service.list_cases(conn, settings=settings, paging=paging, platform=True,
-                                        **filters)
+            return await _shown(conn, log, await service.list_cases(
+                conn, settings=settings, paging=paging, tenant_id=tenant_id, **filters))
+        return await _shown(conn, log, await service.list_cases(
+            conn, settings=settings, paging=paging, platform=True, **filters))
     if principal.has("beheerder"):
         if tenant_id is not None and tenant_id != principal.tenant:
-            raise forbidden("You see only your own organisation's requests.")
+            raise forbidden(tr("You see only your own organisation's requests."))
         if principal.tenant is None:
-            raise forbidden("Your token names no organisation.")
-        return await service.list_cases(conn, settings=settings, paging=paging,
-                                        tenant_id=principal.tenant, **filters)
+            raise forbidden(tr("Your token names no organisation."))
+        return await _shown(conn, log, await service.list_cases(
+            conn, settings=settings, paging=paging, tenant_id=principal.tenant, **filters))
     if tenant_id is not None:
-        raise forbidden("An organisation's inbox is for its Beheerders.")
-    return await service.list_cases(conn, settings=settings, paging=paging,
-                                    subject_id=principal.sub, **filters)
+        raise forbidden(tr("An organisation's inbox is for its Beheerders."))
+    return await _shown(conn, log, await service.list_cases(
+        conn, settings=settings, paging=paging, subject_id=principal.sub, **filters))
+
+
+async def _shown(conn: Any, log: ReadLog, page: Page[CaseSummary]) -> Page[CaseSummary]:
+    """O3: each request in the inbox is a read of the person who made it."""
+    await log.record_rows(conn, [(c.subject_id, c.tenant_id) for c in page.items if c.subject_id],
+                          what="subject request (inbox)")
+    return page
 
 
 @router.get("/{request_id}", response_model=Case, responses=_ERRORS,
             summary="One request with its history (the person, their Beheerder, staff)")
 async def get_request(request_id: uuid.UUID, principal: CurrentPrincipal, conn: DbConn,
-                      settings: SettingsDep) -> Case:
+                      settings: SettingsDep,
+                      log: Annotated[ReadLog, AccessLogged("subject request")]) -> Case:
     row = await _visible(conn, principal, request_id, settings)
-    return await service.read(conn, row, settings)
+    case = await service.read(conn, row, settings)
+    await log.record(conn, subjects=[row["subject_id"]], tenant_id=row["tenant_id"],
+                     what=f"subject request {request_id}")
+    return case
 
 
 @router.post("/{request_id}/verification", response_model=VerificationResult, responses={
@@ -127,7 +141,7 @@ async def verify(request_id: uuid.UUID, body: VerificationSubmission,
     """Holding the code is enough (the mail may reach someone without an account); the answer
     says only that it worked."""
     if body.code is None and principal is None:
-        raise ApiError(401, "missing_token", "Send the one-time code, or sign in.")
+        raise ApiError(401, "missing_token", tr("Send the one-time code, or sign in."))
     row = await flows.verify(conn, http_of(request), settings, principal, request_id,
                              code=body.code, method=body.method, note=body.note)
     return VerificationResult(id=row["id"], kind=row["kind"], status=row["status"],
@@ -206,8 +220,8 @@ async def rebuild_bundle(request_id: uuid.UUID, body: NoteOnly, principal: Curre
     check_controller(principal, row, body.instruction_reference)
     if row["kind"] not in ("access", "portability") or row["status"] not in (
             "in_progress", "completed"):
-        raise ApiError(409, "no_bundle", "Only an approved access or portability request has "
-                       "a bundle.")
+        raise ApiError(409, "no_bundle", tr("Only an approved access or portability request "
+                                            "has a bundle."))
     row = await flows.build_bundle(conn, http_of(request), settings, row)
     return await service.read(conn, row, settings)
 
@@ -223,13 +237,14 @@ async def download_bundle(request_id: uuid.UUID, principal: CurrentPrincipal, co
     if not (is_subject(principal, row, settings) or (
             row["tenant_id"] is not None and principal.has("beheerder")
             and principal.tenant == row["tenant_id"])):
-        raise forbidden("Only the person, or their organisation's Beheerder, downloads the data.")
+        raise forbidden(tr("Only the person, or their organisation's Beheerder, downloads the "
+                           "data."))
     async with conn.transaction():
         bundle = await conn.fetchrow(
             """SELECT id, expires_at, content FROM access_bundle WHERE request_id = $1
                ORDER BY created_at DESC LIMIT 1 FOR UPDATE""", request_id)
         if bundle is None:
-            raise ApiError(404, "no_bundle", "There is no bundle for this request.")
+            raise ApiError(404, "no_bundle", tr("There is no bundle for this request."))
         if bundle["expires_at"] <= datetime.now(UTC):
             await conn.execute("DELETE FROM access_bundle WHERE request_id = $1 AND "
                                "expires_at <= now()", request_id)
@@ -241,8 +256,8 @@ async def download_bundle(request_id: uuid.UUID, principal: CurrentPrincipal, co
                    VALUES ($1, $2, $3, $4)""",
                 bundle["id"], request_id, principal.sub, sorted(principal.roles))
     if expired:
-        raise ApiError(410, "bundle_expired", "The bundle has expired and was deleted; ask the "
-                       "controller to assemble it again.")
+        raise ApiError(410, "bundle_expired", tr("The bundle has expired and was deleted; ask "
+                                                 "the controller to assemble it again."))
     return Response(bytes(bundle["content"]), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="subject-request-{request_id}.zip"',
         "Cache-Control": "no-store"})
@@ -260,8 +275,8 @@ async def erasure_request(subject_id: str, principal: CurrentPrincipal, conn: Db
                                                                      "my account."}}},
                           )] = None) -> Case:
     if principal.sub != subject_id:
-        raise forbidden("Only the person themself asks this; others file a request on their "
-                        "behalf at /v1/subject-requests.")
+        raise forbidden(tr("Only the person themself asks this; others file a request on "
+                           "their behalf at /v1/subject-requests."))
     create = SubjectRequestCreate(kind="erasure", details=body.details if body else "")
     row = await flows.file_request(conn, http_of(request), settings, principal, create)
     return await service.read(conn, row, settings)

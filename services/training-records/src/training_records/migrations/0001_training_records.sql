@@ -53,7 +53,7 @@ CREATE TABLE person_rectification (
 CREATE INDEX person_rectification_person ON person_rectification (person_id);
 
 -- O3/O19: every read of personal data by someone other than the person.
-CREATE TABLE access_log (
+CREATE TABLE IF NOT EXISTS access_log (  -- the kit's 0006 may have made it
     id            bigserial PRIMARY KEY,
     subject_id    uuid NOT NULL,
     tenant_id     uuid,
@@ -63,8 +63,8 @@ CREATE TABLE access_log (
     route         text NOT NULL,
     read_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX access_log_subject ON access_log (subject_id);
-CREATE INDEX access_log_tenant ON access_log (tenant_id);
+CREATE INDEX IF NOT EXISTS access_log_subject ON access_log (subject_id);
+CREATE INDEX IF NOT EXISTS access_log_tenant ON access_log (tenant_id);
 
 -- O13: learned from consent events; may arrive before the person exists here.
 CREATE TABLE anonymisation_opt_out (

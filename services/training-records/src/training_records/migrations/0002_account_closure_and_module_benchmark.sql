@@ -13,4 +13,4 @@ CREATE TABLE module_benchmark (
 );
 
 CREATE INDEX login_logged_in_at ON login (logged_in_at);
-CREATE INDEX access_log_read_at ON access_log (read_at);
+CREATE INDEX IF NOT EXISTS access_log_read_at ON access_log (read_at);

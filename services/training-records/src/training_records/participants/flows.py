@@ -58,7 +58,7 @@ async def rectify_participant(
     # O17: a legal hold on the person, their organisation, or the profile's categories
     # freezes the data it keeps (409 naming the hold, never its reason).
     await refuse_if_held(conn, subject_id=str(participant_id), tenant_id=str(tenant_id),
-                         categories=HELD_BY_RECTIFICATION, what="this participant's data")
+                         categories=HELD_BY_RECTIFICATION)
     bsn_allowed = await special_data_allowed(conn=conn, tenant_id=tenant_id)
     refuse_bsn(body.model_dump(mode="json", include=body.model_fields_set, exclude_none=True),
                allowed=bsn_allowed)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -136,6 +136,12 @@ class ParticipantRead(BaseModel):
     parental_consent: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    status: Literal["active", "closed", "restricted"] | None = Field(
+        None, description="Whether the account is active, closed or restricted.")
+    view: Literal["full", "summary", "restricted"] = Field(
+        "full", description="O2: `summary` (name and status only) for a Beheerder who did not "
+        "register or assign this participant (nor their team) in a tenant without a shared "
+        "view; `restricted` when processing is restricted (id only).")
 
 
 class ParticipantCreated(ParticipantRead):
@@ -167,6 +173,8 @@ class AccessLogEntry(BaseModel):
     what: str
     route: str
     read_at: datetime
+    purpose: str | None = None
+    reason: str | None = Field(None, description="The reason staff stated (X-Access-Reason).")
 
 
 class RestrictionState(BaseModel):
@@ -190,6 +198,10 @@ class BeheerderCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     phone: str | None = Field(None, max_length=40)
+    team: str | None = Field(
+        None, min_length=1, max_length=100,
+        description="O2: Beheerders of one team see the participants any of them registered or "
+        "assigned (unless the tenant's `beheerder_view` is `shared`: then all see all).")
 
 
 class BeheerderRead(BaseModel):
@@ -199,6 +211,7 @@ class BeheerderRead(BaseModel):
     email: str
     phone: str | None = None
     created_at: datetime
+    team: str | None = None
 
 
 class ImportLineError(BaseModel):

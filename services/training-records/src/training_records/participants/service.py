@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -29,7 +29,8 @@ PROFILE_FIELDS = (
     "preferences", "parental_consent",
 )
 _COLUMNS = (
-    "id, tenant_id, restricted_at, created_at, updated_at, " + ", ".join(PROFILE_FIELDS)
+    "id, tenant_id, restricted_at, closed_at, created_at, updated_at, "
+    + ", ".join(PROFILE_FIELDS)
 )
 MINIMUM_AGE = 16
 
@@ -63,14 +64,27 @@ def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def to_read(row: asyncpg.Record, *, hide: bool = False) -> ParticipantRead:
+def status_of(row: Any) -> Literal["active", "closed", "restricted"]:
+    if row["restricted_at"] is not None:
+        return "restricted"
+    return "closed" if row.get("closed_at") is not None else "active"
+
+
+def to_read(row: asyncpg.Record, *, hide: bool = False, summary: bool = False) -> ParticipantRead:
+    """`hide`: the reader is a Beheerder (restricted people show as id only); `summary`: a
+    Beheerder outside the person's scope (O2) sees name and status, never the profile."""
     restricted = row["restricted_at"] is not None
     if hide and restricted:
-        return ParticipantRead(id=row["id"], tenant_id=row["tenant_id"], restricted=True)
+        return ParticipantRead(id=row["id"], tenant_id=row["tenant_id"], restricted=True,
+                               status="restricted", view="restricted")
+    if summary:
+        return ParticipantRead(id=row["id"], tenant_id=row["tenant_id"], name=row["name"],
+                               status=status_of(row), view="summary")
     values = {k: _load(row[k]) if k in JSON_FIELDS else row[k] for k in PROFILE_FIELDS}
     return ParticipantRead(
         id=row["id"], tenant_id=row["tenant_id"], restricted=restricted,
-        created_at=row["created_at"], updated_at=row["updated_at"], **values,
+        created_at=row["created_at"], updated_at=row["updated_at"], status=status_of(row),
+        **values,
     )
 
 
@@ -241,10 +255,10 @@ async def create_beheerder(
 ) -> BeheerderRead:
     try:
         row = await conn.fetchrow(
-            """INSERT INTO person (id, tenant_id, kind, name, email, phone, created_by)
-               VALUES ($1, $2, 'beheerder', $3, $4, $5, $6)
-               RETURNING id, tenant_id, name, email, phone, created_at""",
-            uuid.uuid4(), tenant_id, body.name, body.email, body.phone, created_by,
+            """INSERT INTO person (id, tenant_id, kind, name, email, phone, created_by, team)
+               VALUES ($1, $2, 'beheerder', $3, $4, $5, $6, $7)
+               RETURNING id, tenant_id, name, email, phone, created_at, team""",
+            uuid.uuid4(), tenant_id, body.name, body.email, body.phone, created_by, body.team,
         )
     except asyncpg.UniqueViolationError as exc:
         raise ApiError(409, "email_taken", "A Beheerder with this e-mail already exists.") from exc
@@ -256,7 +270,7 @@ async def list_beheerders(
 ) -> list[BeheerderRead]:
     where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"""SELECT id, tenant_id, name, email, phone, created_at FROM person
+        f"""SELECT id, tenant_id, name, email, phone, created_at, team FROM person
             WHERE tenant_id = $1 AND kind = 'beheerder' AND {where}
             ORDER BY {order_by} LIMIT {page.limit + 1}""",
         tenant_id, *args,

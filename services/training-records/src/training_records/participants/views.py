@@ -16,7 +16,13 @@ from privacy_kit.auth import (
 from privacy_kit.paging import Page, Paging, page_of
 from privacy_kit.preconditions import IfMatch
 from privacy_kit.sorting import SortOrder
-from training_records.access import check_registrar, log_reads, reach_person
+from training_records.access import (
+    beheerder_sees,
+    check_registrar,
+    log_reads,
+    not_assigned,
+    reach_person,
+)
 from training_records.participants import flows, service
 from training_records.participants.models import (
     AccessLogEntry,
@@ -103,10 +109,15 @@ async def list_participants(
                                        restricted=restricted)
         listed = page_of(rows, page, sort.cursor_key)
         hide = not principal.is_staff
-        items = [service.to_read(r, hide=hide) for r in listed.items]
+        full = await beheerder_sees(conn, principal, tenant_id, [r["id"] for r in listed.items])
+        items = [service.to_read(r, hide=hide, summary=r["id"] not in full)
+                 for r in listed.items]
         await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                        subject_ids=[p.id for p in items if not p.restricted or not hide],
+                        subject_ids=[p.id for p in items if p.view == "full"],
                         what="participant profile (list)")
+        await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
+                        subject_ids=[p.id for p in items if p.view == "summary"],
+                        what="participant name and status (list)")
     return Page(items=items, next_cursor=listed.next_cursor)
 
 
@@ -121,10 +132,13 @@ async def get_participant(
     reader = reach_person(principal, tenant_id, participant_id)
     row = await service.get_row(conn=conn, tenant_id=tenant_id, participant_id=participant_id)
     response.headers["ETag"] = service.etag(row)
-    participant = service.to_read(row, hide=reader.as_beheerder)
-    if reader.is_other and not (reader.as_beheerder and participant.restricted):
+    summary = reader.as_beheerder and not await beheerder_sees(conn, principal, tenant_id,
+                                                               [participant_id])
+    participant = service.to_read(row, hide=reader.as_beheerder, summary=summary)
+    if reader.is_other and participant.view != "restricted":
         await log_reads(conn, principal=principal, request=request, tenant_id=tenant_id,
-                        subject_ids=[participant_id], what="participant profile")
+                        subject_ids=[participant_id],
+                        what="participant name and status" if summary else "participant profile")
     return participant
 
 
@@ -142,7 +156,10 @@ async def update_participant(
     tenant_id: uuid.UUID, participant_id: uuid.UUID, body: ParticipantUpdate, conn: DbConn,
     principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ParticipantUpdated:
-    reach_person(principal, tenant_id, participant_id)
+    reader = reach_person(principal, tenant_id, participant_id)
+    if reader.as_beheerder and not await beheerder_sees(conn, principal, tenant_id,
+                                                        [participant_id]):
+        raise not_assigned()  # the answer is the whole profile (O2)
     async with conn.transaction():
         updated = await flows.rectify_participant(
             conn=conn, tenant_id=tenant_id, participant_id=participant_id, body=body,
@@ -179,9 +196,10 @@ async def access_log(
                       participant_id=participant_id, what="access log", beheerder=False)
     where, order_by, args = sort.keyset(page, first_param=2)
     rows = await conn.fetch(
-        f"""SELECT id, actor_sub AS actor, actor_roles, what, route, read_at FROM access_log
+        f"""SELECT id, actor_sub AS actor, actor_roles, purpose, what, reason, route, read_at
+            FROM access_log
             WHERE subject_id = $1 AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}""",
-        participant_id, *args)
+        str(participant_id), *args)
     return page_of([AccessLogEntry(**dict(r)) for r in rows], page, sort.cursor_key)
 
 

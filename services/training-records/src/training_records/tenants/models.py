@@ -7,6 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ContractState = Literal["active", "suspended", "terminated"]
+# O2: what a Beheerder sees of the tenant's participants they did not register or assign.
+BeheerderView = Literal["assigned", "shared"]
+_VIEW = ("O2: `assigned` (default): a Beheerder sees the profile and results of the participants "
+         "they or their team registered or assigned, of others only name and status; `shared`: "
+         "every Beheerder of the organisation sees every participant.")
 
 
 class TenantCreate(BaseModel):
@@ -23,6 +28,7 @@ class TenantCreate(BaseModel):
         False,
         description="A separate written agreement allows special-category data and BSNs (O5).",
     )
+    beheerder_view: BeheerderView = Field("assigned", description=_VIEW)
 
 
 class TenantUpdate(BaseModel):
@@ -33,6 +39,7 @@ class TenantUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     contract_state: ContractState | None = None
     special_data_agreement: bool | None = None
+    beheerder_view: BeheerderView | None = Field(None, description=_VIEW)
 
 
 class TenantRead(BaseModel):
@@ -52,3 +59,4 @@ class TenantRead(BaseModel):
     special_data_agreement: bool
     created_at: datetime
     updated_at: datetime
+    beheerder_view: BeheerderView = "assigned"

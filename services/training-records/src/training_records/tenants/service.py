@@ -13,14 +13,16 @@ from privacy_kit.preconditions import check_if_match, entity_tag
 from privacy_kit.sorting import Ordering, SortOrder
 from training_records.tenants.models import TenantCreate, TenantRead, TenantUpdate
 
-_COLUMNS = "id, name, contract_state, special_data_agreement, created_at, updated_at"
+_COLUMNS = ("id, name, contract_state, special_data_agreement, created_at, updated_at, "
+            "beheerder_view")
 
 
 async def create(*, conn: asyncpg.Connection, body: TenantCreate) -> TenantRead:
     row = await conn.fetchrow(
-        f"""INSERT INTO tenant (id, name, contract_state, special_data_agreement)
-            VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
+        f"""INSERT INTO tenant (id, name, contract_state, special_data_agreement, beheerder_view)
+            VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}""",
         uuid.uuid4(), body.name, body.contract_state, body.special_data_agreement,
+        body.beheerder_view,
     )
     return TenantRead(**dict(row))
 
