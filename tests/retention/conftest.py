@@ -31,7 +31,8 @@ from training_records.main import create_app as create_training_records
 from training_records.settings import Settings as TrainingRecordsSettings
 
 # Consent first: training-records asks it over HTTP who opted out of anonymised data (O13);
-# then training-records: the others ask it for a tenant's O5 agreement.
+# then training-records: the others ask it for a tenant's O5 agreement, and retention whose
+# participant a subject is (O17).
 FACTORIES: dict[str, tuple[Callable[[Any], FastAPI], type]] = {
     "consent": (create_consent, ConsentSettings),
     "training-records": (create_training_records, TrainingRecordsSettings),
@@ -39,6 +40,8 @@ FACTORIES: dict[str, tuple[Callable[[Any], FastAPI], type]] = {
     "breach": (create_breach, BreachSettings),
     "subject-rights": (create_subject_rights, SubjectRightsSettings),
 }
+# Served over real HTTP, for the stores that call them.
+SERVED = ("consent", "training-records")
 RETENTION_TEST_SETTINGS = {"retention_sweep_interval_s": 0, "overdue_sweep_interval_s": 0.5}
 
 
@@ -50,7 +53,7 @@ class Platform:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     dsns: dict[str, str] = field(default_factory=dict)
-    # Stores served over real HTTP (consent, training-records), for the stores that call them.
+    # Stores served over real HTTP (SERVED), for the stores that call them.
     urls: dict[str, str] = field(default_factory=dict)
     stack: contextlib.AsyncExitStack | None = None
 
@@ -68,7 +71,7 @@ class Platform:
                  **settings}
         app = factory(settings_cls(**{**self.suite.env(self.dsns[store], store), **extra}))
         self.apps[store] = app
-        if store in ("consent", "training-records"):
+        if store in SERVED:
             self.urls[store] = await self.stack.enter_async_context(served(app))
             self.clients[store] = await self.stack.enter_async_context(
                 httpx.AsyncClient(base_url=self.urls[store]))

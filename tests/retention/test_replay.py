@@ -15,9 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 
 from devstack.infra import create_database, drop_database, postgres_binary
-from devstack.testing import Suite, app_client, auth, wait_for
+from devstack.testing import Suite, app_client, auth, served, wait_for
 from retention.erasure.certificate import verify
 from retention.main import create_app as create_retention
 from retention.settings import Settings as RetentionSettings
@@ -46,15 +47,18 @@ async def test_o25_backup_erase_restore_replay_the_person_is_gone_again(
 ) -> None:
     retention_dsn = await suite.new_database("retention")
     records_dsn = await suite.new_database("records")
-    retention_settings = RetentionSettings(**{**suite.env(retention_dsn, "retention"),
-                                              "expected_stores": ["retention", "training-records"]})
     records_settings = TrainingRecordsSettings(**suite.env(records_dsn, "training-records"))
 
     async with contextlib.AsyncExitStack() as stack:
-        retention = await stack.enter_async_context(app_client(create_retention(retention_settings)))
+        # Served over HTTP: retention asks it whose participant a subject is (O17).
         records_app = contextlib.AsyncExitStack()
-        records = await records_app.enter_async_context(
-            app_client(create_training_records(records_settings)))
+        records_url = await records_app.enter_async_context(
+            served(create_training_records(records_settings)))
+        records = await records_app.enter_async_context(httpx.AsyncClient(base_url=records_url))
+        retention_settings = RetentionSettings(**{
+            **suite.env(retention_dsn, "retention"), "training_records_url": records_url,
+            "expected_stores": ["retention", "training-records"]})
+        retention = await stack.enter_async_context(app_client(create_retention(retention_settings)))
 
         async def known() -> bool:
             body = (await retention.get("/healthz")).json()

@@ -57,8 +57,12 @@ def wanted_topics(settings: ServiceSettings, topics: tuple[str, ...] = Topic.ALL
     for family in topics:
         name = topic_name(settings, family)
         for topic, partitions in ((name, settings.topic_partitions), (dlq(name), 1)):
+            extra = {}
+            if topic != name and settings.dlq_retention_s > 0:
+                # O25: a .dlq copy cannot be deleted record by record; it expires instead.
+                extra["retention.ms"] = str(int(settings.dlq_retention_s * 1000))
             wanted.append(NewTopic(topic, partitions, settings.topic_replication_factor,
-                                   topic_configs=dict(configs)))
+                                   topic_configs={**configs, **extra}))
     return wanted
 
 

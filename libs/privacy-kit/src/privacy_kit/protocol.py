@@ -198,6 +198,32 @@ class ErasureJobCompleted(Payload):
     erased: int = Field(ge=0)
 
 
+# --- privacy.erasure: legal holds ---------------------------------------------------------
+
+
+class LegalHoldPlaced(Payload):
+    """Retention placed a legal hold (O17) on a subject, a tenant, or one category of a tenant;
+    the envelope's `subject_id` / `tenant_id` say whose data. Every store keeps a copy, so it
+    can refuse to rectify held data (409) without asking retention. Never the free-text reason
+    or reference: only the hold's id, its ground and the category."""
+
+    TYPE = "legal_hold.placed"
+    TOPIC = Topic.ERASURE
+
+    hold_id: uuid.UUID
+    ground: str = Field(description="The lawful ground code, e.g. legal_claims")
+    category: str | None = Field(default=None, description="Only this category of the tenant")
+
+
+class LegalHoldReleased(Payload):
+    """A legal hold was released: stores drop their copy and rectification is open again."""
+
+    TYPE = "legal_hold.released"
+    TOPIC = Topic.ERASURE
+
+    hold_id: uuid.UUID
+
+
 # --- privacy.erasure: retention sweeps -----------------------------------------------------
 
 

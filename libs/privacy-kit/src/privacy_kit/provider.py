@@ -31,7 +31,9 @@ from privacy_kit.access_log import (
 )
 from privacy_kit.auth import current_principal, require_roles
 from privacy_kit.consumer import Subscription, on, subscribe
+from privacy_kit.dead_letters import forget_dead_letters
 from privacy_kit.guards import forget_subject_findings, forget_tenant_findings, subject_findings
+from privacy_kit.holds import drop_hold, keep_hold
 from privacy_kit.idempotency import forget_answers
 from privacy_kit.messages import forget_subject_messages, forget_tenant_messages, subject_messages
 from privacy_kit.outbox import emit, forget_subject_events, forget_tenant_events
@@ -42,6 +44,8 @@ from privacy_kit.protocol import (
     ErasureScope,
     Event,
     InventoryPublished,
+    LegalHoldPlaced,
+    LegalHoldReleased,
     RetentionCounted,
     RetentionCountRequested,
     SubjectObjected,
@@ -176,6 +180,13 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         reads = 0 if provider.own_access_log else await _forget_reads(conn, scope)
         if reads:
             counts = {**counts, "access_log": counts.get("access_log", 0) + reads}
+        # O25: dead letters naming the subject (or tenant) go with them.
+        dead = await forget_dead_letters(
+            conn, subject_id=scope.subject_id if scope.kind == "subject" else None,
+            tenant_id=scope.tenant_id if scope.kind == "tenant" else None,
+            keep_subjects=scope.held_subject_ids)
+        if dead:
+            counts = {**counts, "dead_letters": dead}
         await forget_answers(conn, kind=scope.kind, subject_id=scope.subject_id,
                              tenant_id=scope.tenant_id)
         await emit(
@@ -225,8 +236,18 @@ def privacy_subscriptions(provider: PrivacyProvider, source: str) -> list[Subscr
         await provider.lift(conn, event.subject())
         await confirm(conn, event, "lifted")
 
+    async def on_hold_placed(conn: asyncpg.Connection, event: Event[LegalHoldPlaced]) -> None:
+        await keep_hold(conn, hold_id=event.payload.hold_id, subject_id=event.subject_id,
+                        tenant_id=event.tenant_id, category=event.payload.category,
+                        ground=event.payload.ground, placed_at=event.occurred_at)
+
+    async def on_hold_released(conn: asyncpg.Connection, event: Event[LegalHoldReleased]) -> None:
+        await drop_hold(conn, hold_id=event.payload.hold_id)
+
     return subscribe(
         on(ErasureRequested, on_erasure_requested),
+        on(LegalHoldPlaced, on_hold_placed),
+        on(LegalHoldReleased, on_hold_released),
         on(RetentionCountRequested, on_count_requested),
         on(SubjectRestricted, on_restricted),
         on(SubjectObjected, on_objected),

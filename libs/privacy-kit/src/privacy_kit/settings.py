@@ -82,6 +82,10 @@ class ServiceSettings(BaseSettings):
     # A failing event is tried again in place only briefly (0.05 s, then 0.1 s), then parked
     # in the dead letters so the rest of its partition is not held up.
     consumer_max_retries: int = 2
+    # O25: copies on the `.dlq` topics expire after this long (their `retention.ms`, set when
+    # the topic is created): records on a topic cannot be erased one by one. The dead_letter
+    # row, which the kit erases with the subject, is what an operator works from. 0: broker's.
+    dlq_retention_s: float = 7 * 24 * 3600
     consumer_retry_backoff_s: float = 0.05
     # Every so often the consumer asks for the log ends: lag, broker contact, lost logs.
     consumer_position_check_s: float = 5.0

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from opentelemetry import trace
@@ -25,6 +26,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler
+from opentelemetry.trace import Span
 
 log = logging.getLogger(__name__)
 _instrumented_libraries = False
@@ -94,7 +96,8 @@ def setup_tracing(service_name: str, otlp_endpoint: str, traces_file: str = "") 
         # Always: the gateway's and the services' calls carry the trace context onwards.
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor().instrument()
+        HTTPXClientInstrumentor().instrument(request_hook=_redact_client_url,
+                                             async_request_hook=_async_redact_client_url)
         _instrumented_libraries = True
     if not _instrumented_asyncpg and _records_spans():
         # Only when spans go somewhere: a query span is a leaf that carries no context
@@ -129,12 +132,72 @@ def fastapi_options() -> dict[str, Any]:
                           "operation_spans": False}}
 
 
-def instrument_app(app: FastAPI) -> None:
+# O25: paths carry subject ids (personal data, and erased with the person), so no span keeps a
+# raw path. FastAPI's instrumentation names server spans by route template already
+# ("GET /v1/subjects/{subject_id}/consents"), but puts the raw path and URL into attributes;
+# these hooks put the template there instead. Client spans keep only the origin of the URL.
+UNMATCHED = "<unmatched>"
+_PATH_ATTRIBUTES = ("http.target", "url.path")
+_URL_ATTRIBUTES = ("http.url", "url.full")
+
+
+def route_template_of(scope: dict[str, Any]) -> str:
+    """The template of the route a request will match, found before routing has run: the
+    same lookup that names the span, so name and attributes agree."""
+    from opentelemetry.instrumentation.fastapi import _get_route_details
+
+    try:
+        template = _get_route_details(scope)
+    except Exception:  # an app without routes of its own: say nothing rather than the path
+        template = None
+    return str(template) if template else UNMATCHED
+
+
+def _redact_server_span(span: Span, scope: dict[str, Any]) -> None:
+    if span is None or not span.is_recording():
+        return
+    template = route_template_of(scope)
+    for name in _PATH_ATTRIBUTES:
+        span.set_attribute(name, template)
+    server = scope.get("server") or ("", None)
+    origin = f"{scope.get('scheme', 'http')}://{server[0]}" + (f":{server[1]}" if server[1] else "")
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, origin + template)
+    span.set_attribute("url.query", "")
+
+
+def _client_origin(url: Any) -> str:
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "<url>"
+    return f"{parts.scheme}://{parts.netloc}/…"
+
+
+def _redact_client_url(span: Span, request: Any) -> None:
+    if span is None or not span.is_recording():
+        return
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, _client_origin(getattr(request, "url", "")))
+
+
+async def _async_redact_client_url(span: Span, request: Any) -> None:
+    _redact_client_url(span, request)
+
+
+_own_providers = False
+
+
+def instrument_app(app: FastAPI, tracer_provider: TracerProvider | None = None) -> None:
     from opentelemetry.instrumentation import fastapi as fastapi_instrumentation
 
+    global _own_providers
+    if tracer_provider is not None:  # spans of its own (tests): always named by route
+        _own_providers = True
     _skip_route_lookup_when_not_recording(fastapi_instrumentation)
     fastapi_instrumentation.FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="/healthz$,/livez$,/metrics$")
+        app, excluded_urls="/healthz$,/livez$,/metrics$", server_request_hook=_redact_server_span,
+        tracer_provider=tracer_provider)
 
 
 def _skip_route_lookup_when_not_recording(module: Any) -> None:
@@ -148,7 +211,7 @@ def _skip_route_lookup_when_not_recording(module: Any) -> None:
         return
 
     def route_details(scope: Any) -> str | None:
-        return original(scope) if _records_spans() else None
+        return original(scope) if _own_providers or _records_spans() else None
 
     route_details._privacy_kit = True  # type: ignore[attr-defined]
     module._get_route_details = route_details

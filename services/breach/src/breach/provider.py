@@ -4,7 +4,9 @@ Personal data here: affected subject ids (with their tenant), who was told and w
 contacts, and the subjects of disclosures to authorities. Erasure removes those links; the
 breach facts, the counts and the timeline stay, because they are the controller's legal record
 (GDPR Art. 33(5), Art. 17(3)(b)) and name no one: the timeline carries counts and tenant ids,
-never subject ids, and free-text facts must not name people (the API says so).
+never subject ids, and free-text facts must not name people (the API says so). Where they
+do, what the register knows of the person (their id, their reporter details) is replaced with
+`[erased]` in every free-text field (`breach.redaction`, O25).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from breach.redaction import identifiers_of, redact
 from privacy_kit.db import rows_affected
 from privacy_kit.protocol import RetentionRule
 from privacy_kit.provider import DataCategory, ErasureScope, PrivacyProvider, TenantRecord
@@ -143,9 +146,14 @@ class BreachProvider(PrivacyProvider):
             held = set(scope.held_categories)
         else:
             return {}
+        counts: dict[str, int] = {}
+        if scope.kind == "subject" and scope.subject_id and "breach_register" not in held:
+            # O25: free text naming the person goes before the reporter details that say how.
+            redacted = await redact(conn, await identifiers_of(conn, scope.subject_id))
+            if redacted:
+                counts["breach_register"] = redacted
         # A subject erased while still pending (training-records was not asked yet) can never be
         # looked up: it counts as affected from now on, so the register's numbers stay whole.
-        counts: dict[str, int] = {}
         if "breach_affected_subjects" not in held:
             counts["breach_affected_subjects"] = int(await conn.fetchval(
                 f"""WITH gone AS (DELETE FROM breach_affected_subject WHERE {where}

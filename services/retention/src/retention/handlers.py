@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 import asyncpg
 
@@ -18,6 +19,7 @@ from privacy_kit.protocol import (
 )
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate
+from retention.erasure.tenancy import subject_tenant
 from retention.legal_hold import stopped
 from retention.register import service as register
 from retention.replay import service as replay
@@ -72,6 +74,7 @@ def subscriptions(settings: Settings) -> list[Subscription]:
                 trigger=event.payload.trigger, secret=settings.certificate_secret,
                 deadline=deadline, source=settings.service_name,
                 expected_stores=settings.expected_stores,
+                tenant_of=partial(subject_tenant, settings), hold_when_unresolved=True,
             )
         except service.UnderLegalHold:
             log.warning("erasure of a subject under legal hold was asked by %s; kept", event.source)

@@ -9,12 +9,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 import asyncpg
 from fastapi import FastAPI
 
 from privacy_kit.worker import cancel_and_wait
 from retention.erasure import service
+from retention.erasure.tenancy import subject_tenant
 from retention.replay import service as replay
 from retention.settings import Settings
 from retention.sweep import service as retention_sweeps
@@ -49,6 +51,12 @@ async def start(app: FastAPI) -> None:
             longest_pause=timedelta(seconds=settings.erasure_reemit_max_pause_s))
         if count:
             log.warning("asked the missing stores of %d erasure jobs again", count)
+        # O17: held jobs whose hold went (or whose tenant can now be found out) start.
+        started = await service.resume_held(conn=conn, deadline=deadline,
+                                            source=settings.service_name,
+                                            tenant_of=partial(subject_tenant, settings))
+        if started:
+            log.info("started %d erasure jobs that a legal hold kept waiting", len(started))
 
     async def retention_sweep(conn: asyncpg.Connection) -> None:
         sweep_id = await retention_sweeps.start_scheduled(conn=conn, source=settings.service_name)

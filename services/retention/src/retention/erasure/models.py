@@ -75,7 +75,19 @@ class ErasureJobCreate(BaseModel):
         return self
 
 
-JobStatus = Literal["pending", "stuck", "completed", "completed_with_holds"]
+JobStatus = Literal["held", "pending", "stuck", "completed", "completed_with_holds"]
+
+
+class HeldBy(BaseModel):
+    """The legal hold a held job waits for (O17): its id, ground and reference, never its
+    free-text reason."""
+
+    id: UUID
+    ground: str
+    reference: str | None = None
+    on_subject: bool = Field(description="The hold names the subject (else the whole tenant)")
+    tenant_id: str | None = None
+    placed_at: datetime
 
 
 class StoreState(BaseModel):
@@ -90,6 +102,8 @@ class StoreState(BaseModel):
 class ErasureJobRead(BaseModel):
     id: UUID
     status: JobStatus = Field(description=(
+        "held: waiting, asked of no store yet, while a legal hold on the subject's tenant "
+        "stands (see held_by) or while the subject's tenant cannot be found out (O17); "
         "pending: stores still answering; stuck: a store missed the deadline and is asked again "
         "(see missing_stores); completed: every store acknowledged; completed_with_holds: every "
         "store acknowledged and a legal hold kept part of the scope"))
@@ -112,4 +126,8 @@ class ErasureJobRead(BaseModel):
         default=None, description="The job whose held part this follow-up erases")
     follow_up_jobs: list[UUID] = Field(
         default=[], description="Jobs that erased what a released hold kept of this one")
+    held_reason: Literal["tenant_on_hold", "subject_on_hold", "tenant_unresolved"] | None = \
+        Field(default=None, description="Why a job is (or was) held (O17)")
+    held_by: HeldBy | None = Field(
+        default=None, description="While held: the legal hold the job waits for (O17)")
     certificate: dict[str, Any] | None = None

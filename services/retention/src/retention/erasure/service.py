@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from privacy_kit.outbox import emit, forget_subject_events
 from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
 from retention.erasure.models import REASON_CODES, ErasureJobCreate
+from retention.erasure.tenancy import TenantUnresolved
 from retention.keys import ProofKeys
 from retention.legal_hold import service as holds
 from retention.replay import service as replay
@@ -25,6 +27,10 @@ class NoStoresKnown(Exception):
 
 class UnderLegalHold(Exception):
     pass
+
+
+# Who a subject belongs to (O17): retention.erasure.tenancy.subject_tenant, bound to settings.
+TenantOf = Callable[[str], Awaitable[str | None]]
 
 
 class UnknownCategory(Exception):
@@ -71,7 +77,14 @@ async def create_job(
     deadline: timedelta,
     source: str,
     expected_stores: list[str] | None = None,
+    tenant_of: TenantOf | None = None,
+    hold_when_unresolved: bool = False,
 ) -> uuid.UUID:
+    """Make a job. A subject job first asks `tenant_of` whose participant the subject is: while a
+    hold on that whole tenant stands, the job is made `held` (named by the hold) and reaches no
+    store until the hold is released (O17). When the tenant cannot be found out, the job is held
+    too (`hold_when_unresolved`, for requests arriving as events) or TenantUnresolved is raised
+    (an API caller is told to try again)."""
     if request.scope == "category":
         assert request.category is not None
         known = await known_categories(conn=conn)
@@ -82,10 +95,26 @@ async def create_job(
                                    else None)
     if not stores:
         raise NoStoresKnown
+    subject_tenant: str | None = None
+    held: tuple[str, uuid.UUID | None] | None = None
     if request.scope == "subject":
         assert request.subject_id is not None
         if await holds.subject_on_hold(conn=conn, subject_id=request.subject_id):
             raise UnderLegalHold
+        # Asked of training-records, which knows who belongs where, where it takes part and
+        # has ever started (announced its inventory): one that never ran holds no one.
+        if tenant_of is not None and "training-records" in stores and await conn.fetchval(
+                "SELECT 1 FROM store_inventory WHERE store = 'training-records'"):
+            try:
+                subject_tenant = await tenant_of(request.subject_id)
+            except TenantUnresolved:
+                if not hold_when_unresolved:
+                    raise
+                held = ("tenant_unresolved", None)
+        if subject_tenant is not None:
+            hold_id = await holds.tenant_hold(conn=conn, tenant_id=subject_tenant)
+            if hold_id is not None:
+                held = ("tenant_on_hold", hold_id)
     elif request.scope == "tenant" and request.tenant_id:
         if await holds.tenant_on_hold(conn=conn, tenant_id=request.tenant_id):
             raise UnderLegalHold
@@ -96,14 +125,16 @@ async def create_job(
     return await start_job(conn=conn, scope=scope, stores=stores, reason=request.reason,
                            reason_code=request.reason_code, reference=request.reference,
                            trigger=trigger, requested_by=requested_by, secret=secret,
-                           deadline=deadline, source=source)
+                           deadline=deadline, source=source, held=held,
+                           subject_tenant=subject_tenant)
 
 
 async def start_job(
     *, conn: asyncpg.Connection, scope: ErasureScope, stores: list[str], reason: str | None,
     trigger: str, requested_by: str, secret: str, deadline: timedelta, source: str,
     follows_job_id: uuid.UUID | None = None, reason_code: str | None = None,
-    reference: str | None = None,
+    reference: str | None = None, held: tuple[str, uuid.UUID | None] | None = None,
+    subject_tenant: str | None = None,
 ) -> uuid.UUID:
     """Write the job, one row per store it must reach, the holds that touch its scope, and the
     request to those stores. Without a reason code, a reason that is itself a code is taken
@@ -117,11 +148,15 @@ async def start_job(
     await conn.execute(
         """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
                older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope,
-               follows_job_id, reason_code, reference)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)""",
+               follows_job_id, reason_code, reference, status, held_reason, held_by,
+               subject_tenant_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16,
+                   $17, $18, $19, $20)""",
         job_id, scope.kind, scope.subject_id, hashed, scope.tenant_id, scope.category,
         scope.older_than, reason, trigger, requested_by, now, now + deadline,
         scope.model_dump_json(), follows_job_id, reason_code, reference,
+        "held" if held else "pending", held[0] if held else None, held[1] if held else None,
+        subject_tenant,
     )
     await conn.executemany(
         "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
@@ -131,9 +166,58 @@ async def start_job(
         "INSERT INTO erasure_job_hold (job_id, hold_id) VALUES ($1, $2)",
         [(job_id, hold_id) for hold_id in hold_ids],
     )
-    await _request(conn=conn, job_id=job_id, scope=scope, stores=stores,
-                   deadline_at=now + deadline, source=source)
+    if not held:
+        await _request(conn=conn, job_id=job_id, scope=scope, stores=stores,
+                       deadline_at=now + deadline, source=source)
     return job_id
+
+
+async def resume_held(
+    *, conn: asyncpg.Connection, deadline: timedelta, source: str,
+    tenant_of: TenantOf | None = None, hold_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Start the held jobs whose hold is released (O17): each is asked of its stores now, with a
+    fresh deadline, unless another hold on the subject's tenant (or, by now, on the subject)
+    stands, which then names the job. With `tenant_of`, jobs whose tenant could not be found out
+    are asked again. With `hold_id`, only the jobs that hold kept. Returns the jobs started."""
+    rows = await conn.fetch(
+        """SELECT j.id, j.subject_id, j.subject_tenant_id, j.held_reason,
+                  j.request_scope::text AS request_scope FROM erasure_job j
+           LEFT JOIN legal_hold h ON h.id = j.held_by
+           WHERE j.status = 'held' AND ($1::uuid IS NULL OR j.held_by = $1)
+             AND (h.released_at IS NOT NULL
+                  OR (j.held_reason = 'tenant_unresolved' AND $2::boolean))
+           ORDER BY j.created_at, j.id FOR UPDATE OF j SKIP LOCKED""",
+        hold_id, tenant_of is not None)
+    started = []
+    for job in rows:
+        tenant = job["subject_tenant_id"]
+        if job["held_reason"] == "tenant_unresolved":
+            assert tenant_of is not None
+            try:
+                tenant = await tenant_of(job["subject_id"])
+            except TenantUnresolved:
+                continue
+        other, why = await holds.subject_hold(conn=conn, subject_id=job["subject_id"]), \
+            "subject_on_hold"
+        if other is None and tenant:
+            other, why = await holds.tenant_hold(conn=conn, tenant_id=tenant), "tenant_on_hold"
+        if other is not None:
+            await conn.execute(
+                """UPDATE erasure_job SET held_by = $2, held_reason = $4,
+                       subject_tenant_id = $3 WHERE id = $1""", job["id"], other, tenant, why)
+            continue
+        deadline_at = datetime.now(UTC) + deadline
+        await conn.execute(
+            """UPDATE erasure_job SET status = 'pending', deadline_at = $2, reemit_at = NULL,
+                   subject_tenant_id = $3 WHERE id = $1""", job["id"], deadline_at, tenant)
+        stores = [r["store"] for r in await conn.fetch(
+            "SELECT store FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job["id"])]
+        await _request(conn=conn, job_id=job["id"],
+                       scope=ErasureScope.model_validate_json(job["request_scope"]),
+                       stores=stores, deadline_at=deadline_at, source=source)
+        started.append(job["id"])
+    return started
 
 
 async def _request(
@@ -211,7 +295,7 @@ async def _complete(
     await conn.execute(
         """UPDATE erasure_job SET status = $4, completed_at = $2, certificate = $3::jsonb,
                subject_id = NULL, request_scope = request_scope || '{"subject_id": null}',
-               reason = NULL
+               reason = NULL, subject_tenant_id = NULL
            WHERE id = $1""",
         job_id, completed_at, json.dumps(body), status,
     )
@@ -258,11 +342,11 @@ def certificate_body(job: asyncpg.Record, stores: list[asyncpg.Record], complete
 
 _JOB_FIELDS = ("id", "status", "scope", "subject_hash", "tenant_id", "category", "reason",
                "reason_code", "reference", "trigger", "overdue", "created_at", "deadline_at",
-               "completed_at", "stuck_since", "follows_job_id")
+               "completed_at", "stuck_since", "follows_job_id", "held_reason")
 
 
 def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record],
-              follow_ups: list[uuid.UUID]) -> dict[str, Any]:
+              follow_ups: list[uuid.UUID], held_by: dict[str, Any] | None) -> dict[str, Any]:
     return {
         **{k: job[k] for k in _JOB_FIELDS},
         "certificate": json.loads(job["certificate"]) if job["certificate"] else None,
@@ -278,6 +362,7 @@ def _job_view(job: asyncpg.Record, stores: list[asyncpg.Record],
         },
         "missing_stores": [r["store"] for r in stores if r["status"] == "pending"],
         "follow_up_jobs": follow_ups,
+        "held_by": held_by,
     }
 
 
@@ -322,13 +407,19 @@ async def _jobs_with_stores(
     follow_ups = await conn.fetch(
         """SELECT id, follows_job_id FROM erasure_job WHERE follows_job_id = ANY($1::uuid[])
            ORDER BY created_at, id""", ids)
+    held_by = {r["id"]: dict(r) for r in await conn.fetch(
+        """SELECT id, ground, reference, subject_id IS NOT NULL AS on_subject, tenant_id,
+                  placed_at FROM legal_hold WHERE id = ANY($1::uuid[])""",
+        [j["held_by"] for j in jobs if j["status"] == "held" and j["held_by"]])}
     by_job: dict[uuid.UUID, list[asyncpg.Record]] = {j["id"]: [] for j in jobs}
     for row in stores:
         by_job[row["job_id"]].append(row)
     follows: dict[uuid.UUID, list[uuid.UUID]] = {j["id"]: [] for j in jobs}
     for row in follow_ups:
         follows[row["follows_job_id"]].append(row["id"])
-    return [_job_view(j, by_job[j["id"]], follows[j["id"]]) for j in jobs]
+    return [_job_view(j, by_job[j["id"]], follows[j["id"]],
+                      held_by.get(j["held_by"]) if j["status"] == "held" else None)
+            for j in jobs]
 
 
 async def stuck_jobs(*, conn: asyncpg.Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +15,7 @@ from privacy_kit.paging import Page, Paging, page_of
 from retention.erasure import service
 from retention.erasure.beheerder import check_beheerder_erasure
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead, JobStatus
+from retention.erasure.tenancy import TenantUnresolved, subject_tenant
 from retention.i18n import tr
 from retention.settings import SettingsDep
 
@@ -26,7 +28,10 @@ StaffOrService = Annotated[Principal, Depends(require_roles(*STAFF, SERVICE_ROLE
 
 
 @router.post("", status_code=202, response_model=ErasureJobRead,
-             summary="Erase a subject, a tenant or a category in every store (O25)")
+             summary="Erase a subject, a tenant or a category in every store (O25)",
+             description="A subject job for a participant whose organisation is under a legal "
+             "hold is made `held` (named in `held_by`) and starts when the hold is released "
+             "(O17); a hold on the subject itself refuses the job (409 `legal_hold`).")
 async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, conn: DbConn,
                              settings: SettingsDep) -> dict:
     if not principal.has(*STAFF, SERVICE_ROLE):
@@ -42,11 +47,17 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
                 secret=settings.certificate_secret,
                 deadline=timedelta(seconds=settings.erasure_deadline_s),
                 source=settings.service_name, expected_stores=settings.expected_stores,
+                tenant_of=partial(subject_tenant, settings),
             )
             await guards.record_findings(
                 conn, screened.findings, record_kind="erasure_job", record_id=job_id,
                 tenant_id=tenant, subject_id=body.subject_id,
                 agreement_id=screened.agreement_id)
+    except TenantUnresolved as exc:
+        raise ApiError(503, "service_unavailable",
+                       tr("training-records cannot say right now whether this person's "
+                          "organisation is under a legal hold; try again shortly."),
+                       headers={"Retry-After": "5"}) from exc
     except service.UnknownCategory as exc:
         raise ApiError(422, "unknown_category",
                        tr("body.category: no store declares the category '{category}'; the "

@@ -12,8 +12,9 @@ from typing import Any
 
 import asyncpg
 
+from privacy_kit.outbox import emit
 from privacy_kit.paging import Page, PageParams, page_of
-from privacy_kit.protocol import ErasureScope
+from privacy_kit.protocol import ErasureScope, LegalHoldPlaced, LegalHoldReleased
 from privacy_kit.sorting import Ordering, SortOrder
 from retention.legal_hold.models import LAWFUL_GROUNDS, LegalHoldCreate, LegalHoldRead
 
@@ -24,7 +25,8 @@ def to_read(row: asyncpg.Record | dict[str, Any], **extra: Any) -> LegalHoldRead
         {**data, "lawful_ground": LAWFUL_GROUNDS[data["ground"]], **extra})
 
 
-async def place(*, conn: asyncpg.Connection, hold: LegalHoldCreate, actor: str) -> LegalHoldRead:
+async def place(*, conn: asyncpg.Connection, hold: LegalHoldCreate, actor: str,
+                source: str = "retention") -> LegalHoldRead:
     row = await conn.fetchrow(
         """INSERT INTO legal_hold (id, subject_id, tenant_id, category, ground, reference,
                                    reason, placed_by)
@@ -32,6 +34,11 @@ async def place(*, conn: asyncpg.Connection, hold: LegalHoldCreate, actor: str) 
         uuid.uuid4(), hold.subject_id, hold.tenant_id, hold.category, hold.ground,
         hold.reference, hold.reason, actor,
     )
+    # Every store keeps a copy and refuses to rectify held data (O17); ids and ground only.
+    await emit(conn, LegalHoldPlaced(hold_id=row["id"], ground=row["ground"],
+                                     category=row["category"]),
+               source=source, subject_id=row["subject_id"], tenant_id=row["tenant_id"],
+               key=row["subject_id"] or row["tenant_id"])
     return to_read(row)
 
 
@@ -49,13 +56,19 @@ async def list_holds(
     return page_of([to_read(r) for r in rows], page, sort.cursor_key)
 
 
-async def release(*, conn: asyncpg.Connection, hold_id: uuid.UUID, actor: str) -> LegalHoldRead | None:
+async def release(*, conn: asyncpg.Connection, hold_id: uuid.UUID, actor: str,
+                  source: str = "retention") -> LegalHoldRead | None:
     row = await conn.fetchrow(
         """UPDATE legal_hold SET released_at = now(), released_by = $2
            WHERE id = $1 AND released_at IS NULL RETURNING *""",
         hold_id, actor,
     )
-    return to_read(row) if row else None
+    if row is None:
+        return None
+    await emit(conn, LegalHoldReleased(hold_id=row["id"]), source=source,
+               subject_id=row["subject_id"], tenant_id=row["tenant_id"],
+               key=row["subject_id"] or row["tenant_id"])
+    return to_read(row)
 
 
 async def subject_on_hold(*, conn: asyncpg.Connection, subject_id: str) -> bool:
@@ -68,6 +81,22 @@ async def tenant_on_hold(*, conn: asyncpg.Connection, tenant_id: str) -> bool:
     return bool(await conn.fetchval(
         """SELECT 1 FROM legal_hold WHERE released_at IS NULL AND tenant_id = $1
            AND subject_id IS NULL AND category IS NULL""", tenant_id))
+
+
+async def tenant_hold(*, conn: asyncpg.Connection, tenant_id: str) -> uuid.UUID | None:
+    """The oldest active hold on the whole tenant, if any (O17: it holds its people's jobs)."""
+    hold_id: uuid.UUID | None = await conn.fetchval(
+        """SELECT id FROM legal_hold WHERE released_at IS NULL AND tenant_id = $1
+           AND subject_id IS NULL AND category IS NULL ORDER BY placed_at, id LIMIT 1""",
+        tenant_id)
+    return hold_id
+
+
+async def subject_hold(*, conn: asyncpg.Connection, subject_id: str) -> uuid.UUID | None:
+    hold_id: uuid.UUID | None = await conn.fetchval(
+        """SELECT id FROM legal_hold WHERE released_at IS NULL AND subject_id = $1
+           ORDER BY placed_at, id LIMIT 1""", subject_id)
+    return hold_id
 
 
 async def apply_holds(

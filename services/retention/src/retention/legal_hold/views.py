@@ -41,7 +41,8 @@ async def place_hold(
                               "known categories are: {known}.", category=body.category,
                               known=", ".join(known) or tr("none yet")))
     async with conn.transaction():
-        hold = await service.place(conn=conn, hold=body, actor=staff.sub)
+        hold = await service.place(conn=conn, hold=body, actor=staff.sub,
+                                   source=settings.service_name)
         await guards.record_findings(
             conn, screened.findings, record_kind="legal_hold", record_id=hold.id,
             tenant_id=body.tenant_id, subject_id=body.subject_id,
@@ -75,9 +76,13 @@ async def list_holds(
 async def release_hold(hold_id: uuid.UUID, staff: Staff, conn: DbConn,
                        settings: SettingsDep) -> LegalHoldRead:
     async with conn.transaction():
-        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub)
+        hold = await service.release(conn=conn, hold_id=hold_id, actor=staff.sub,
+                                     source=settings.service_name)
         if hold is None:
             raise ApiError(404, "not_found", tr("There is no active legal hold with this id."))
+        # O17: subject jobs this hold kept waiting start now.
+        await erasure.resume_held(conn=conn, hold_id=hold_id, source=settings.service_name,
+                                  deadline=timedelta(seconds=settings.erasure_deadline_s))
         follow_ups = []
         for job_id in await erasure.jobs_kept_by(conn=conn, hold_id=hold_id):
             follow_up = await erasure.follow_up(

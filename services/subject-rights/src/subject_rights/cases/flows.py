@@ -16,6 +16,7 @@ import httpx
 from privacy_kit import guards
 from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
+from privacy_kit.holds import refuse_if_held
 from privacy_kit.i18n import Joined
 from privacy_kit.messages import queue_message
 from privacy_kit.outbox import emit
@@ -480,6 +481,9 @@ async def _rectify(
         raise ApiError(422, "rectification_required",
                        tr("Name the corrections to apply in 'rectification' (field: new "
                           "value)."))
+    # O17: held data is frozen; refused here too, before training-records is asked.
+    await refuse_if_held(conn, subject_id=row["subject_id"], tenant_id=row["tenant_id"],
+                         categories=("participant_profile", "career"))
     if row["tenant_id"] is None:
         raise _conflict("not_held_in_training_records",
                         tr("This person is not a participant of an organisation; correct the "

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from privacy_kit.guards import Finding, check, is_under_16, record_findings
+from privacy_kit.holds import refuse_if_held
 from privacy_kit.outbox import emit
 from privacy_kit.preconditions import check_if_match
 from privacy_kit.protocol import SubjectErasureRequested, SubjectRectified
@@ -27,6 +28,8 @@ from training_records.tenants import service as tenants
 from training_records.tenants.service import agreement_in_force, allows_special_data
 
 SOURCE = "training-records"
+# The categories a rectification writes: a legal hold on one of them (for the tenant) freezes it.
+HELD_BY_RECTIFICATION = ("participant_profile", "career", "rectification_history")
 
 
 async def special_data_allowed(*, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> bool:
@@ -91,6 +94,10 @@ async def rectify_participant(
 ) -> ParticipantUpdated:
     """O24: keep the history, tell recipients which fields changed (names only), and ask for
     an erasure when the corrected birth date shows an under-16 without parental consent (O6)."""
+    # O17: a legal hold on the person, their organisation, or the profile's categories
+    # freezes the data it keeps (409 naming the hold, never its reason).
+    await refuse_if_held(conn, subject_id=str(participant_id), tenant_id=str(tenant_id),
+                         categories=HELD_BY_RECTIFICATION)
     findings, agreement = await screen_input(
         conn=conn, tenant_id=tenant_id,
         value=body.model_dump(mode="json", include=body.model_fields_set, exclude_none=True))

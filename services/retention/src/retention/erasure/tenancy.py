@@ -1,0 +1,38 @@
+"""Whose participant is this? (O17) Training-records knows which tenant a person belongs to;
+retention asks it with a service token when a subject job is made, so a legal hold on the
+tenant also holds the erasure of each of its people.
+
+Asked over HTTP rather than kept as a replicated mapping: the answer is current (a person
+registered a second ago is found) and retention keeps no copy of who belongs where.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from privacy_kit.auth import mint_service_token
+from privacy_kit.settings import ServiceSettings
+
+
+class TenantUnresolved(Exception):
+    """Training-records could not be asked (down, slow, or an unexpected answer)."""
+
+
+async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | None:
+    """The tenant of a participant (or Beheerder), or None when training-records holds no such
+    person (e.g. a visitor known only to consent, or a person already erased there)."""
+    url = f"{settings.training_records_url}/internal/subjects/{quote(subject_id, safe='')}/tenant"
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            answer = await client.get(
+                url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
+    except httpx.HTTPError as exc:
+        raise TenantUnresolved(f"{type(exc).__name__}") from exc
+    if answer.status_code in (404, 422):
+        return None
+    if answer.status_code != 200:
+        raise TenantUnresolved(f"HTTP {answer.status_code}")
+    tenant = answer.json().get("tenant_id")
+    return str(tenant) if tenant else None
