@@ -41,6 +41,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.memory import peaks, reset_peaks
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -52,24 +53,12 @@ DPO = auth("dpo", sub="dpo-bench")
 CHUNK = 1000  # participants per COPY of their progress rows
 
 
-def _vm(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    return 0
 
 
-def _pids(stack: Stack) -> dict[str, int]:
-    return {name: stack.pid(name) for name in stack.ports}
 
 
-def _reset_peaks(stack: Stack) -> None:
-    for pid in _pids(stack).values():
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
 
-def _peaks(stack: Stack) -> dict[str, float]:
-    return {name: round(_vm(pid, "VmHWM") / 1024, 1) for name, pid in _pids(stack).items()}
 
 
 class Load:
@@ -261,14 +250,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                        if i["counted"]}
             results["counted"] = counted
 
-            _reset_peaks(stack)
+            reset_peaks(stack)
             since = datetime.now(UTC)
             started = time.perf_counter()
             approved = await gw.post(f"/v1/retention-sweeps/{sweep_id}/approve", headers=OPERATOR)
             approved.raise_for_status()
             done = await _until(gw, sweep_id, "completed")
             results["sweep_s"] = round(time.perf_counter() - started, 1)
-            results["peak_mib"] = _peaks(stack)
+            results["peak_mib"] = peaks(stack)
             results["removed"] = {f"{i['store']}/{i['category']}": i["removed"]
                                   for i in done["items"] if i["removed"]}
             results["difference"] = done["totals"]["difference"]
@@ -276,7 +265,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["check"] = await _check(stack, load)
             if args.follow_up:
                 results["follow_up_s"] = await _follow_up(stack, since, len(load.closed))
-                results["follow_up_peak_mib"] = _peaks(stack)
+                results["follow_up_peak_mib"] = peaks(stack)
     finally:
         stack.stop()
         broker.stop()

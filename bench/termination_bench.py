@@ -31,6 +31,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.memory import peaks, reset_peaks
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -39,24 +40,12 @@ TRAININGS, MODULES = 5, 18
 OPERATOR = auth("operator")
 
 
-def _vm(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    return 0
 
 
-def _pids(stack: Stack) -> dict[str, int]:
-    return {c.name: c.process.pid for c in stack._children}
 
 
-def _reset_peaks(stack: Stack) -> None:
-    for pid in _pids(stack).values():
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
 
-def _peaks(stack: Stack) -> dict[str, float]:
-    return {name: round(_vm(pid, "VmHWM") / 1024, 1) for name, pid in _pids(stack).items()}
 
 
 async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple[str, int]:
@@ -122,18 +111,20 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     try:
         await conn.copy_records_to_table(
             "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
-                                        "due_at"],
-            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28))
-                     for p in few])
+                                        "due_at", "first_due_at"],
+            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28),
+                      now + timedelta(days=28)) for p in few])
         records += len(few)
     finally:
         await conn.close()
     dpo = auth("dpo")
     breach = await gw.post("/v1/breaches", headers=dpo, json={
-        "title": "Bench breach", "facts": "Many people affected.",
-        "discovered_at": "2026-11-20T10:00:00Z",
-        "affected_subjects": [{"subject_id": str(p), "tenant_id": tenant} for p in few]})
-    breach.raise_for_status()
+        "title": "Bench breach", "description": "Many people affected.",
+        "discovered_at": "2026-11-20T10:00:00Z"})
+    assert breach.status_code == 201, breach.text
+    added = await gw.post(f"/v1/breaches/{breach.json()['id']}/subjects", headers=dpo,
+                          json={"subject_ids": [str(p) for p in few]})
+    assert added.status_code == 200, added.text
     records += len(few)
     return tenant, records
 
@@ -174,7 +165,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                      json={"tenant_id": tenant, "end_date": future})
                 made.raise_for_status()
                 where = f"/v1/contract-terminations/{made.json()['id']}"
-                _reset_peaks(stack)
+                reset_peaks(stack)
                 started = time.perf_counter()
                 asked = await gw.post(f"{where}/exports", headers=beheerder)
                 asked.raise_for_status()
@@ -190,10 +181,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 results["download_s"] = round(time.perf_counter() - started, 1)
                 results["export_mib"] = round(size / 2**20, 1)
                 results["export_records"] = sum(s["records"] for s in ready["manifest"]["stores"].values())
-                results["export_peak_mib"] = _peaks(stack)
+                results["export_peak_mib"] = peaks(stack)
                 (await gw.post(f"{where}/cancel", headers=OPERATOR)).raise_for_status()
             yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
-            _reset_peaks(stack)
+            reset_peaks(stack)
             started = time.perf_counter()
             made = await gw.post("/v1/contract-terminations", headers=OPERATOR,
                                  json={"tenant_id": tenant, "end_date": yesterday})
@@ -201,7 +192,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             done = await _until(gw, f"/v1/contract-terminations/{made.json()['id']}", OPERATOR,
                                 "erased")
             results["termination_s"] = round(time.perf_counter() - started, 1)
-            results["termination_peak_mib"] = _peaks(stack)
+            results["termination_peak_mib"] = peaks(stack)
             cert = done["certificate"]
             requested = datetime.fromisoformat(cert["requested_at"])
             results["erased"] = {s: v["erased"] for s, v in cert["stores"].items()}
