@@ -86,9 +86,11 @@ async def write_envelope(
     """The outbox row of an already built envelope (protocol events go through `emit`)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    # The row and the relay's wake-up (sent at commit) in one round trip.
     await conn.execute(
-        """INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)""",
+        f"""INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
+            SELECT $1::uuid, $2::text, $3::text, $4::jsonb, $5::text, $6::text, $7::text
+            FROM (SELECT pg_notify('{NOTIFY_CHANNEL}', '')) AS wake""",
         event.id,
         topic,
         key or event.subject_id or event.tenant_id,
@@ -97,7 +99,6 @@ async def write_envelope(
         event.subject_id,
         event.tenant_id,
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 async def forget_subject_events(conn: asyncpg.Connection, subject_id: str) -> int:

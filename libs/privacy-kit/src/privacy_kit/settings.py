@@ -84,6 +84,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_lag: int = 10_000
     # How long the broker may hold a fetch with no new data: the floor of event latency.
     consumer_fetch_max_wait_ms: int = 100
+    # Records taken per fetch; each partition's share is handled in one transaction.
+    consumer_batch_size: int = 200
 
     jwt_secret: str = DEV_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
