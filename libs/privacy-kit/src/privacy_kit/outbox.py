@@ -219,6 +219,9 @@ class OutboxRelay(Worker):
                         )
                     )
                 await asyncio.gather(*futures)
+                # Marking rows sent need not wait for the disk: should the mark be lost in a
+                # crash, the rows are sent again and consumers skip them by their event id.
+                await conn.execute("SET LOCAL synchronous_commit TO off")
                 await conn.execute(
                     """UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
                        WHERE seq = ANY($1)""",

@@ -402,10 +402,20 @@ async def reemit_overdue(
            FOR UPDATE SKIP LOCKED""",
         first_after,
     )
+    busy = await _busy_stores(conn, since=first_after) if jobs else set()
+    asked = 0
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
+        if not job["late"] and all(r["store"] in busy for r in pending):
+            # Every missing store is answering other jobs: it is behind, not deaf. Asking again
+            # would only double its queue (under a mass erasure, several times over).
+            await conn.execute(
+                "UPDATE erasure_job SET reemit_at = now() + $2::interval WHERE id = $1",
+                job["id"], first_after)
+            continue
+        asked += 1
         pause = min(first_after * 2 ** min(job["reemitted"] + 1, 20), longest_pause)
         deadline_at = await conn.fetchval(
             """UPDATE erasure_job SET reemitted = reemitted + 1, reemit_at = now() + $3::interval,
@@ -425,4 +435,15 @@ async def reemit_overdue(
                ON CONFLICT DO NOTHING""", [(job["id"], h) for h in hold_ids])
         await _request(conn=conn, job_id=job["id"], scope=scope,
                        stores=[r["store"] for r in pending], deadline_at=deadline_at, source=source)
-    return len(jobs)
+    return asked
+
+
+async def _busy_stores(conn: asyncpg.Connection, *, since: timedelta) -> set[str]:
+    """Stores that answered an open job within `since`: their consumer is working through a
+    queue. Only open jobs are looked at (few, and indexed), never the whole history."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT s.store FROM erasure_job j
+           JOIN erasure_job_store s ON s.job_id = j.id
+           WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval""",
+        since)
+    return {r["store"] for r in rows}
