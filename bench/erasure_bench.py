@@ -199,7 +199,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     server, admin_dsn = start_embedded_postgres(home / "pg")
     broker = Tansu(log_file=home / "tansu.log").start()
     env = {f"CONSUMER_{k.upper()}": str(v) for k, v in (("fetch_max_wait_ms", args.fetch_wait_ms),
-                                                         ("batch_size", args.batch))
+                                                         ("batch_size", args.batch),
+                                                         ("parallel_partitions", args.parallel))
            if v is not None}
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
                   log_dir=home / "logs", env=env)
@@ -263,6 +264,7 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=600, help="seconds for all jobs")
     parser.add_argument("--fetch-wait-ms", type=int, help="CONSUMER_FETCH_MAX_WAIT_MS to try")
     parser.add_argument("--batch", type=int, help="CONSUMER_BATCH_SIZE to try")
+    parser.add_argument("--parallel", type=int, help="CONSUMER_PARALLEL_PARTITIONS to try")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="py-spy every process while the jobs run; folded stacks into DIR")
     arguments = parser.parse_args()

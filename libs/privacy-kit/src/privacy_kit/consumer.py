@@ -83,6 +83,7 @@ class EventConsumer(Worker):
         self.rewinds = 0
         self._fetched_since_check: dict[TopicPartition, int] = {}
         self._rewound_at_end: dict[TopicPartition, int] = {}
+        self._parallel = asyncio.Semaphore(max(1, settings.consumer_parallel_partitions))
 
     async def _close(self) -> None:
         if self._consumer is not None:
@@ -148,7 +149,7 @@ class EventConsumer(Worker):
                     # Each partition's batch in its own transaction, the partitions side by
                     # side (events of one key share a partition, so their order holds).
                     outcomes = await asyncio.gather(
-                        *(self.handle_batch(records) for records in batches.values()),
+                        *(self._handle_batch_in_turn(records) for records in batches.values()),
                         return_exceptions=True)
                     handled = {tp: records for (tp, records), outcome
                                in zip(batches.items(), outcomes, strict=True) if outcome is None}
@@ -224,6 +225,12 @@ class EventConsumer(Worker):
                     consumer.seek(tp, committed)
             except Exception as exc:
                 log.warning("could not rewind %s: %s", tp, exc)
+
+    async def _handle_batch_in_turn(self, records: list[ConsumerRecord]) -> None:
+        # At most CONSUMER_PARALLEL_PARTITIONS batches (pooled connections) at once, so that a
+        # service subscribed to many partitions leaves connections for its HTTP requests.
+        async with self._parallel:
+            await self.handle_batch(records)
 
     async def handle_batch(self, records: list[ConsumerRecord]) -> None:
         """Handle fetched records of one partition, in order, in as few transactions as possible.

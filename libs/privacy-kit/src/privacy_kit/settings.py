@@ -86,6 +86,8 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_max_wait_ms: int = 25
     # Records taken per fetch; each partition's share is handled in one transaction.
     consumer_batch_size: int = 200
+    # Partitions' batches handled at once, each on a pooled connection of its own.
+    consumer_parallel_partitions: int = 2
 
     jwt_secret: str = DEV_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
