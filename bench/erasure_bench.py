@@ -1,69 +1,271 @@
-"""Erasure round trip on devstack: POST /v1/erasure-jobs until `completed`, 20 times.
+"""Subject erasures through the gateway: sustained throughput and the quiet round trip.
 
-Run: `.venv/bin/python bench/erasure_bench.py [--rounds 20]`. Starts its own embedded
-PostgreSQL and Tansu on free ports and the whole suite as real processes, then stops them all.
+Starts its own embedded PostgreSQL and Tansu on free ports and the whole suite (five services
+and the gateway, each one uvicorn process) on 127.0.0.1, then stops them all.
+
+Setup (timed for information): one tenant and `--jobs` + `--rounds` + 1 subjects that hold
+data in every store: in training-records a participant with an assignment, 18 module-progress
+rows and a result; in consent two consent records; in subject-rights an access request; in
+breach a link to one breach. Loaded with COPY straight into the stores' databases, the breach
+links through the API.
+
+Measured:
+- round trip (quiet stack, one at a time): `POST /v1/erasure-jobs` through the gateway until
+  `GET /v1/erasure-jobs/{id}` says `completed` (five stores erased and acknowledged over Kafka,
+  certificate signed), `--rounds` times after one warm-up;
+- throughput: `--jobs` subject erasure jobs posted through the gateway by `--concurrency`
+  clients at once (all of them in flight together), from the first request until the last job
+  is `completed` (read from retention's `completed_at`) → erasures per second.
+
+The last line is `RESULT {json}` for `python -m bench`.
+
+    .venv/bin/python bench/erasure_bench.py [--jobs 1000] [--rounds 20] [--concurrency 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 
+from breach.register.models import REGISTER_EXAMPLE
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
 
+MODULES = 18
+OPERATOR = auth("operator")
+DPO = auth("dpo")
 
-async def round_trip(gw: httpx.AsyncClient, tenant_id: str) -> float:
-    beheerder = auth("beheerder", tenant=tenant_id)
-    person = await gw.post(f"/v1/tenants/{tenant_id}/participants", headers=beheerder, json={
-        "name": "Bench Deelnemer", "email": "bench@example.nl", "birth_date": "1985-01-01"})
-    person.raise_for_status()
-    subject = person.json()["id"]
-    participant = auth("participant", tenant=tenant_id, sub=subject)
-    (await gw.put(f"/v1/subjects/{subject}/consents/newsletter", json={"granted": True},
-                  headers=participant)).raise_for_status()
-    dpo = auth("dpo")
-    started = time.perf_counter()
-    job = await gw.post("/v1/erasure-jobs", headers=dpo,
-                        json={"scope": "subject", "subject_id": subject, "reason": "bench"})
+
+async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) -> str:
+    """Data about every person in every store."""
+    tenant = (await gw.post("/v1/tenants", headers=OPERATOR,
+                            json={"name": "Bench BV"})).json()["id"]
+    made = await gw.post("/v1/trainings", headers=OPERATOR, json={
+        "title": "Training", "modules": [{"title": f"Module {m}"} for m in range(MODULES)]})
+    made.raise_for_status()
+    training = made.json()
+    tid, now = uuid.UUID(tenant), datetime.now(UTC)
+    conn = await asyncpg.connect(stack.database_urls["training-records"])
+    try:
+        await conn.copy_records_to_table(
+            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
+                               "created_by"],
+            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
+                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
+                     for i, p in enumerate(people)])
+        train = uuid.UUID(training["id"])
+        await conn.copy_records_to_table(
+            "assignment", columns=["id", "tenant_id", "training_id", "participant_id"],
+            records=[(uuid.uuid4(), tid, train, p) for p in people])
+        await conn.copy_records_to_table(
+            "result", columns=["id", "tenant_id", "participant_id", "training_id", "score",
+                               "passed", "recorded_by"],
+            records=[(uuid.uuid4(), tid, p, train, 50 + i % 50, i % 3 != 0, "bench")
+                     for i, p in enumerate(people)])
+        modules = [uuid.UUID(m["id"]) for m in training["modules"]]
+        await conn.copy_records_to_table(
+            "module_progress", columns=["participant_id", "module_id", "tenant_id",
+                                        "started_at", "completed_at", "time_spent_s"],
+            records=[(p, m, tid, now, now, 60 * (k + 1)) for p in people
+                     for k, m in enumerate(modules)])
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(stack.database_urls["consent"])
+    try:
+        purpose = await conn.fetchval("SELECT id FROM purpose ORDER BY id LIMIT 1")
+        version = await conn.fetchval("SELECT version FROM policy_version ORDER BY version LIMIT 1")
+        await conn.copy_records_to_table(
+            "consent_record", columns=["id", "subject_id", "chain_index", "purpose_id", "granted",
+                                       "policy_version", "method", "actor_sub", "actor_role",
+                                       "on_behalf", "tenant_id", "recorded_at", "prev_hash",
+                                       "hash"],
+            records=[(uuid.uuid4(), str(p), n, purpose, n == 0, version, "api", str(p),
+                      "participant", False, tenant, now, "0" * 64, f"{n}" * 64)
+                     for p in people for n in range(2)])
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(stack.database_urls["subject-rights"])
+    try:
+        await conn.copy_records_to_table(
+            "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
+                                        "due_at", "first_due_at"],
+            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28),
+                      now + timedelta(days=28)) for p in people])
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    breach = await gw.post("/v1/breaches", headers=DPO, json={
+        **REGISTER_EXAMPLE, "affected_subject_ids": [str(p) for p in people]})
+    if breach.status_code != 201:
+        raise RuntimeError(f"breach not registered: {breach.status_code} {breach.text[:500]}")
+    return tenant
+
+
+RETRIED = [0]
+
+
+async def _post_job(gw: httpx.AsyncClient, subject: uuid.UUID) -> str:
+    for attempt in range(3):
+        try:
+            job = await gw.post("/v1/erasure-jobs", headers=DPO, json={
+                "scope": "subject", "subject_id": str(subject), "reason": "bench"})
+            break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection closed under us; the job may exist, a second one for the
+            # same subject completes as well (only the answered id is counted).
+            if attempt == 2:
+                raise
+            RETRIED[0] += 1
     job.raise_for_status()
+    return str(job.json()["id"])
+
+
+async def round_trip(gw: httpx.AsyncClient, subject: uuid.UUID) -> float:
+    started = time.perf_counter()
+    job_id = await _post_job(gw, subject)
     while True:
-        state = (await gw.get(f"/v1/erasure-jobs/{job.json()['id']}", headers=dpo)).json()
+        state = (await gw.get(f"/v1/erasure-jobs/{job_id}", headers=DPO)).json()
         if state["status"] == "completed":
             return time.perf_counter() - started
         await asyncio.sleep(0.005)
 
 
-async def main(rounds: int) -> None:
-    home = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
+async def throughput(gw: httpx.AsyncClient, retention_dsn: str, people: list[uuid.UUID],
+                     concurrency: int, timeout_s: float) -> dict[str, Any]:
+    """Post every job (at most `concurrency` requests at once), then wait for all to complete."""
+    queue = list(people)
+    job_ids: list[str] = []
+
+    async def client() -> None:
+        while queue:
+            job_ids.append(await _post_job(gw, queue.pop()))
+
+    conn = await asyncpg.connect(retention_dsn)
+    try:
+        started_at = await conn.fetchval("SELECT clock_timestamp()")
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        posted_s = time.perf_counter() - started
+        ids = [uuid.UUID(j) for j in job_ids]
+        while True:
+            done, last = await conn.fetchrow(
+                """SELECT count(*), max(completed_at) FROM erasure_job
+                   WHERE id = ANY($1::uuid[]) AND status = 'completed'""", ids)
+            if done == len(ids) or time.perf_counter() - started > timeout_s:
+                break
+            await asyncio.sleep(0.1)
+        reemitted = await conn.fetchval(
+            "SELECT coalesce(sum(reemitted), 0) FROM erasure_job WHERE id = ANY($1::uuid[])", ids)
+    finally:
+        await conn.close()
+    seconds = (last - started_at).total_seconds() if done == len(ids) else timeout_s
+    return {"jobs": len(ids), "completed": done, "posted_s": round(posted_s, 2),
+            "all_completed_s": round(seconds, 2) if done == len(ids) else None,
+            "erasures_per_s": round(done / seconds, 1), "reemitted": reemitted,
+            "posts_retried": RETRIED[0]}
+
+
+def _profile(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy on every process of the suite while the jobs run: one folded-stack file each
+    (`<name>.txt`, for flame graphs or `sort | head`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return [subprocess.Popen([str(py_spy), "record", "--pid", str(child.process.pid),
+                              "--format", "raw", "--rate", "200", "--nonblocking",
+                              "--output", str(out / f"{child.name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for child in stack._children]
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="erasureb", dir="/tmp"))
     server, admin_dsn = start_embedded_postgres(home / "pg")
     broker = Tansu(log_file=home / "tansu.log").start()
+    env = {f"CONSUMER_{k.upper()}": str(v) for k, v in (("fetch_max_wait_ms", args.fetch_wait_ms),
+                                                         ("batch_size", args.batch),
+                                                         ("parallel_partitions", args.parallel))
+           if v is not None}
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
-                  log_dir=home / "logs")
+                  log_dir=home / "logs", env=env)
+    results: dict[str, Any] = {}
+    people = [uuid.uuid4() for _ in range(args.jobs + args.rounds + 1)]
     try:
         await stack.start()
-        async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as gw:
-            tenant = await gw.post("/v1/tenants", json={"name": "Bench BV"}, headers=auth("operator"))
-            tenant.raise_for_status()
-            await round_trip(gw, tenant.json()["id"])  # warm-up, not counted
-            times = [await round_trip(gw, tenant.json()["id"]) for _ in range(rounds)]
+        limits = httpx.Limits(max_connections=args.concurrency,
+                              max_keepalive_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=120,
+                                     limits=limits) as gw:
+            started = time.perf_counter()
+            await _load(stack, gw, people)
+            results["load_s"] = round(time.perf_counter() - started, 1)
+            await round_trip(gw, people[-1])  # warm-up, not counted
+            ms = []
+            for i in range(args.rounds):
+                ms.append(1000 * await round_trip(gw, people[args.jobs + i]))
+            ms.sort()
+            results["round_trip_ms"] = {
+                "p50": round(statistics.median(ms)), "p90": round(ms[int(len(ms) * 0.9) - 1]),
+                "worst": round(ms[-1]), "best": round(ms[0]), "rounds": args.rounds}
+            if args.jobs:
+                profilers = _profile(stack, args.profile) if args.profile else []
+                try:
+                    results["throughput"] = await throughput(
+                        gw, stack.database_urls["retention"], people[:args.jobs],
+                        args.concurrency, args.timeout)
+                finally:
+                    for profiler in profilers:
+                        profiler.send_signal(signal.SIGINT)
+                    for profiler in profilers:
+                        profiler.wait(timeout=60)
     finally:
         stack.stop()
         broker.stop()
         del server
-    ms = sorted(t * 1000 for t in times)
-    print(f"erasure round trip over {rounds} runs: median {statistics.median(ms):.0f} ms, "
-          f"p90 {ms[int(len(ms) * 0.9) - 1]:.0f} ms, worst {ms[-1]:.0f} ms, best {ms[0]:.0f} ms")
+    return results
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    print(json.dumps(results, indent=2))
+    rt, tp = results["round_trip_ms"], results.get("throughput", {})
+    print(f"erasure round trip over {rt['rounds']} runs: median {rt['p50']} ms, p90 {rt['p90']} ms, "
+          f"worst {rt['worst']} ms, best {rt['best']} ms")
+    if tp:
+        print(f"{tp['jobs']} subject erasures in flight: posted in {tp['posted_s']} s, "
+              f"{tp['completed']} completed after {tp['all_completed_s'] or args.timeout} s: "
+              f"{tp['erasures_per_s']} erasures/s")
+    summary = {"erasures_per_s": tp.get("erasures_per_s"), "round_trip_ms_p50": rt["p50"],
+               "jobs": tp.get("jobs", 0)}
+    print("RESULT " + json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--concurrency", type=int, default=100,
+                        help="requests posting jobs at once")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds for all jobs")
+    parser.add_argument("--fetch-wait-ms", type=int, help="CONSUMER_FETCH_MAX_WAIT_MS to try")
+    parser.add_argument("--batch", type=int, help="CONSUMER_BATCH_SIZE to try")
+    parser.add_argument("--parallel", type=int, help="CONSUMER_PARALLEL_PARTITIONS to try")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="py-spy every process while the jobs run; folded stacks into DIR")
+    arguments = parser.parse_args()
+    _report(asyncio.run(main(arguments)), arguments)

@@ -32,6 +32,8 @@ async def _count(conn: asyncpg.Connection, event: Event[Count]) -> None:
 
 
 async def _poison(conn: asyncpg.Connection, event: Event[Poison]) -> None:
+    # Its half-done effect goes with it; the events handled with it in one batch stay.
+    await conn.execute("UPDATE counter SET n = n + 1000")
     raise ValueError("this handler always fails")
 
 
@@ -72,7 +74,11 @@ async def test_redelivery_changes_state_once_and_poison_goes_to_dead_letter_topi
                 return int(await conn.fetchval("SELECT n FROM counter"))
 
         assert await wait_for(lambda: _equals(counter, 11), what="both distinct events applied")
-        assert await counter() == 11  # 1 once (not twice) + 10 after the poison
+        assert await counter() == 11  # 1 once (not twice) + 10 after the poison, not its 1000
+        async with app.state.pool.acquire() as conn:
+            handled = await conn.fetchval(
+                "SELECT count(*) FROM processed_event WHERE consumer = 'counter'")
+        assert handled == 2  # the poison and the unreadable ones are dead letters, not handled
 
         health = (await client.get("/healthz")).json()
         assert health["dead_letters"] == 3

@@ -83,6 +83,7 @@ class EventConsumer(Worker):
         self.rewinds = 0
         self._fetched_since_check: dict[TopicPartition, int] = {}
         self._rewound_at_end: dict[TopicPartition, int] = {}
+        self._parallel = asyncio.Semaphore(max(1, settings.consumer_parallel_partitions))
 
     async def _close(self) -> None:
         if self._consumer is not None:
@@ -139,15 +140,27 @@ class EventConsumer(Worker):
         next_check = time.monotonic()
         while True:
             try:
-                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                batches = await consumer.getmany(
+                    timeout_ms=500, max_records=self.settings.consumer_batch_size)
                 if consumer.assignment():
                     self.assigned.set()
-                for tp, records in batches.items():
+                if batches:
                     self.last_contact = time.monotonic()
-                    for record in records:
-                        await self.handle_record(record)
-                        await consumer.commit({tp: record.offset + 1})
-                        self._fetched_since_check[tp] = record.offset
+                    # Each partition's batch in its own transaction, the partitions side by
+                    # side (events of one key share a partition, so their order holds).
+                    outcomes = await asyncio.gather(
+                        *(self._handle_batch_in_turn(records) for records in batches.values()),
+                        return_exceptions=True)
+                    handled = {tp: records for (tp, records), outcome
+                               in zip(batches.items(), outcomes, strict=True) if outcome is None}
+                    if handled:
+                        await consumer.commit({tp: records[-1].offset + 1
+                                               for tp, records in handled.items()})
+                    for tp, records in handled.items():
+                        self._fetched_since_check[tp] = records[-1].offset
+                    for outcome in outcomes:
+                        if isinstance(outcome, BaseException):
+                            raise outcome
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.settings.consumer_position_check_s
                     await self._check_positions(consumer)
@@ -214,6 +227,70 @@ class EventConsumer(Worker):
             except Exception as exc:
                 log.warning("could not rewind %s: %s", tp, exc)
 
+    async def _handle_batch_in_turn(self, records: list[ConsumerRecord]) -> None:
+        # At most CONSUMER_PARALLEL_PARTITIONS batches (pooled connections) at once, so that a
+        # service subscribed to many partitions leaves connections for its HTTP requests.
+        async with self._parallel:
+            await self.handle_batch(records)
+
+    async def handle_batch(self, records: list[ConsumerRecord]) -> None:
+        """Handle fetched records of one partition, in order, in as few transactions as possible.
+
+        The records go through one transaction, each in a savepoint with its own idempotency
+        row. The first one that fails (or is no valid event) ends the transaction: the ones
+        before it are committed, it gets `handle_record`'s retries and dead letter on its own,
+        and the rest follow in a new transaction. A poison event never undoes the good ones.
+        """
+        start = 0
+        while start < len(records):
+            start += await self._apply_batch(records[start:])
+            if start < len(records):
+                await self.handle_record(records[start])
+                start += 1
+
+    async def _apply_batch(self, records: list[ConsumerRecord]) -> int:
+        """Apply records in one transaction until the first that fails; returns how many were
+        applied (or passed over). Errors of the transaction itself (a lost connection) raise."""
+        done = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            for record in records:
+                subscription = self.by_topic[record.topic]
+                try:
+                    event = Envelope.model_validate_json(record.value or b"")
+                except ValidationError:
+                    return done  # handle_record dead-letters it
+                handler = subscription.handlers.get(event.type)
+                if handler is not None:
+                    try:
+                        with self._span(record, event):
+                            async with conn.transaction():  # a savepoint
+                                await self._apply_on(conn, handler, event)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        if conn.is_closed():
+                            raise
+                        log.info("%s: %s %s failed in a batch (%s); handled on its own",
+                                 self.name, event.type, event.id, exc)
+                        return done
+                done += 1
+        return done
+
+    def _span(self, record: ConsumerRecord, event: Envelope) -> Any:
+        carrier = {k: v.decode() for k, v in record.headers or () if isinstance(v, bytes)}
+        return tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=propagate.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.message.id": str(event.id),
+                "messaging.consumer.group.name": self.settings.group_id,
+                "privacy.event_type": event.type,
+            },
+        )
+
     async def handle_record(self, record: ConsumerRecord) -> None:
         """Handle one record with bounded retries; after the last failure it is dead-lettered."""
         subscription = self.by_topic[record.topic]
@@ -225,23 +302,10 @@ class EventConsumer(Worker):
         handler = subscription.handlers.get(event.type)
         if handler is None:
             return
-        carrier = {k: v.decode() for k, v in record.headers or () if isinstance(v, bytes)}
-        context = propagate.extract(carrier)
         attempts = self.settings.consumer_max_retries + 1
         for attempt in range(attempts):
             try:
-                with tracer.start_as_current_span(
-                    f"{record.topic} process",
-                    context=context,
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes={
-                        "messaging.system": "kafka",
-                        "messaging.destination.name": record.topic,
-                        "messaging.message.id": str(event.id),
-                        "messaging.consumer.group.name": self.settings.group_id,
-                        "privacy.event_type": event.type,
-                    },
-                ):
+                with self._span(record, event):
                     await self._apply(handler, event)
                 return
             except asyncio.CancelledError:
@@ -261,14 +325,18 @@ class EventConsumer(Worker):
 
     async def _apply(self, handler: On[Any], event: Envelope) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self.name,
-                event.id,
-            )
-            if first_time:
-                await handler(conn, event)
+            await self._apply_on(conn, handler, event)
+
+    async def _apply_on(self, conn: asyncpg.Connection, handler: On[Any], event: Envelope) -> None:
+        """The effect and the event id in the caller's transaction: a repeat changes nothing."""
+        first_time = await conn.fetchval(
+            """INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            self.name,
+            event.id,
+        )
+        if first_time:
+            await handler(conn, event)
 
     async def _dead_letter(self, record: ConsumerRecord, event: Envelope | None, error: str) -> None:
         log.error("dead-lettering %s from %s: %s", event.id if event else "?", record.topic, error)

@@ -87,9 +87,11 @@ async def write_envelope(
     """The outbox row of an already built envelope (protocol events go through `emit`)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    # The row and the relay's wake-up (sent at commit) in one round trip.
     await conn.execute(
-        """INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)""",
+        f"""INSERT INTO outbox (id, topic, key, envelope, traceparent, subject_id, tenant_id)
+            SELECT $1::uuid, $2::text, $3::text, $4::jsonb, $5::text, $6::text, $7::text
+            FROM (SELECT pg_notify('{NOTIFY_CHANNEL}', '')) AS wake""",
         event.id,
         topic,
         key or event.subject_id or event.tenant_id,
@@ -98,7 +100,6 @@ async def write_envelope(
         event.subject_id,
         event.tenant_id,
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 async def forget_subject_events(conn: asyncpg.Connection, subject_id: str) -> int:
@@ -236,6 +237,9 @@ class OutboxRelay(Worker):
                         )
                     )
                 self.watch.acknowledged(await asyncio.gather(*futures))
+                # Marking rows sent need not wait for the disk: should the mark be lost in a
+                # crash, the rows are sent again and consumers skip them by their event id.
+                await conn.execute("SET LOCAL synchronous_commit TO off")
                 await conn.execute(
                     """UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
                        WHERE seq = ANY($1)""",

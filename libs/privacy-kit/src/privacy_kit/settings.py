@@ -93,7 +93,11 @@ class ServiceSettings(BaseSettings):
     consumer_stale_after_s: float = 30.0
     consumer_max_lag: int = 10_000
     # How long the broker may hold a fetch with no new data: the floor of event latency.
-    consumer_fetch_max_wait_ms: int = 100
+    consumer_fetch_max_wait_ms: int = 25
+    # Records taken per fetch; each partition's share is handled in one transaction.
+    consumer_batch_size: int = 200
+    # Partitions' batches handled at once, each on a pooled connection of its own.
+    consumer_parallel_partitions: int = 2
 
     jwt_secret: str = DEV_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"

@@ -10,7 +10,9 @@ wish).
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import uuid
 
 import httpx
@@ -23,6 +25,13 @@ log = logging.getLogger(__name__)
 BATCH = 10_000
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every call: building one (the CA bundle) took a fifth of this
+    store's CPU when each erasure made its own client."""
+    return httpx.create_ssl_context()
+
+
 async def opted_out(settings: Settings, subject_ids: list[uuid.UUID]) -> set[uuid.UUID] | None:
     """Those of `subject_ids` who opted out, or None if consent could not say."""
     if not subject_ids:
@@ -31,7 +40,8 @@ async def opted_out(settings: Settings, subject_ids: list[uuid.UUID]) -> set[uui
     found: set[uuid.UUID] = set()
     try:
         async with httpx.AsyncClient(base_url=settings.store_urls["consent"], headers=headers,
-                                     timeout=settings.consent_timeout_s) as client:
+                                     timeout=settings.consent_timeout_s,
+                                     verify=_tls()) as client:
             if len(subject_ids) == 1:
                 response = await client.get(
                     f"/internal/subjects/{subject_ids[0]}/anonymisation-opt-out")

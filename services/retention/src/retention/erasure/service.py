@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 
-from privacy_kit.db import rows_affected
 from privacy_kit.outbox import emit, forget_subject_events
 from privacy_kit.protocol import ErasureJobCompleted, ErasureRequested, ErasureScope
 from retention.erasure import certificate
@@ -145,27 +144,29 @@ async def start_job(
     now = datetime.now(UTC)
     scope, hold_ids = await holds.apply_holds(conn=conn, scope=scope.without_holds())
     hashed = certificate.subject_hash(secret, scope.subject_id) if scope.subject_id else None
+    # The job and its stores' rows in one statement.
     await conn.execute(
-        """INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
-               older_than, reason, trigger, requested_by, created_at, deadline_at, request_scope,
-               follows_job_id, reason_code, reference, status, held_reason, held_by,
-               subject_tenant_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16,
-                   $17, $18, $19, $20)""",
+        """WITH job AS (
+               INSERT INTO erasure_job (id, scope, subject_id, subject_hash, tenant_id, category,
+                   older_than, reason, trigger, requested_by, created_at, deadline_at,
+                   request_scope, follows_job_id, reason_code, reference, status, held_reason,
+                   held_by, subject_tenant_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15,
+                       $16, $17, $18, $19, $20)
+               RETURNING id)
+           INSERT INTO erasure_job_store (job_id, store)
+           SELECT job.id, store FROM job, unnest($21::text[]) AS store""",
         job_id, scope.kind, scope.subject_id, hashed, scope.tenant_id, scope.category,
         scope.older_than, reason, trigger, requested_by, now, now + deadline,
         scope.model_dump_json(), follows_job_id, reason_code, reference,
         "held" if held else "pending", held[0] if held else None, held[1] if held else None,
-        subject_tenant,
+        subject_tenant, stores,
     )
-    await conn.executemany(
-        "INSERT INTO erasure_job_store (job_id, store) VALUES ($1, $2)",
-        [(job_id, store) for store in stores],
-    )
-    await conn.executemany(
-        "INSERT INTO erasure_job_hold (job_id, hold_id) VALUES ($1, $2)",
-        [(job_id, hold_id) for hold_id in hold_ids],
-    )
+    if hold_ids:
+        await conn.executemany(
+            "INSERT INTO erasure_job_hold (job_id, hold_id) VALUES ($1, $2)",
+            [(job_id, hold_id) for hold_id in hold_ids],
+        )
     if not held:
         await _request(conn=conn, job_id=job_id, scope=scope, stores=stores,
                        deadline_at=now + deadline, source=source)
@@ -245,47 +246,51 @@ async def acknowledge(
     the other and exactly one of them completes the job. A stuck job completes too, once its
     last store answers; never before (O25).
     """
-    status = await conn.fetchval("SELECT status FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
-    if status not in ("pending", "stuck"):
+    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
+    if job is None or job["status"] not in ("pending", "stuck"):
         return False  # unknown or already completed
-    updated = await conn.execute(
-        """UPDATE erasure_job_store SET status = 'completed', counts = $3::jsonb, erased = $4,
-               acknowledged_at = now(), held = $5::jsonb
-           WHERE job_id = $1 AND store = $2 AND status = 'pending'""",
-        job_id, store, json.dumps(counts), erased, json.dumps(held or {}),
+    # One statement after the lock: the answer, and every store's row as it was before it
+    # (the statement's snapshot does not see its own update), so the answer is folded in here.
+    answer = {"status": "completed", "counts": json.dumps(counts), "erased": erased,
+              "held": json.dumps(held or {})}
+    rows = await conn.fetch(
+        """WITH answered AS (
+               UPDATE erasure_job_store SET status = 'completed', counts = $3::jsonb,
+                   erased = $4, acknowledged_at = now(), held = $5::jsonb
+               WHERE job_id = $1 AND store = $2 AND status = 'pending'
+               RETURNING store, acknowledged_at)
+           SELECT s.store, s.status, s.counts::text AS counts, s.erased, s.held::text AS held,
+                  s.acknowledged_at, a.acknowledged_at AS answered_at
+           FROM erasure_job_store s LEFT JOIN answered a ON a.store = s.store
+           WHERE s.job_id = $1 ORDER BY s.store""",
+        job_id, store, answer["counts"], erased, answer["held"],
     )
-    if rows_affected(updated) == 0:
+    if not any(r["answered_at"] for r in rows):
         return False  # a store not asked, or a repeated answer
-    pending = await conn.fetchval(
-        "SELECT count(*) FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job_id
-    )
-    if pending:
+    stores = [({**dict(r), **answer, "acknowledged_at": r["answered_at"]} if r["answered_at"]
+               else dict(r)) for r in rows]
+    if any(r["status"] == "pending" for r in stores):
         return False
-    await _complete(conn=conn, job_id=job_id, keys=keys, source=source)
+    await _complete(conn=conn, job=job, stores=stores, keys=keys, source=source)
     return True
 
 
-async def _held_counts(conn: asyncpg.Connection, job_id: uuid.UUID) -> dict[str, dict[str, int]]:
-    rows = await conn.fetch(
-        "SELECT store, held FROM erasure_job_store WHERE job_id = $1 ORDER BY store", job_id)
-    held = {r["store"]: json.loads(r["held"]) for r in rows if r["held"]}
+def _held_counts(stores: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    held = {r["store"]: json.loads(r["held"]) for r in stores if r["held"]}
     return {store: counts for store, counts in held.items() if any(counts.values())}
 
 
-
 async def _complete(
-    *, conn: asyncpg.Connection, job_id: uuid.UUID, keys: ProofKeys, source: str
+    *, conn: asyncpg.Connection, job: asyncpg.Record, stores: list[dict[str, Any]],
+    keys: ProofKeys, source: str,
 ) -> None:
-    job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1", job_id)
-    assert job is not None
-    stores = await conn.fetch(
-        "SELECT store, counts, erased, acknowledged_at FROM erasure_job_store WHERE job_id = $1 ORDER BY store",
-        job_id,
-    )
+    """The job's certificate from its row and its stores' answers (both read by `acknowledge`
+    under the job's lock)."""
+    job_id = job["id"]
     completed_at = datetime.now(UTC)
     unsigned = certificate_body(job, stores, completed_at, source)
     # O17: what legal holds kept, per store, and on which lawful ground (never the reason).
-    held = await _held_counts(conn, job_id)
+    held = _held_counts(stores)
     status = "completed_with_holds" if held else "completed"
     if held:
         unsigned["held"] = held
@@ -311,7 +316,7 @@ async def _complete(
     )
 
 
-def certificate_body(job: asyncpg.Record, stores: list[asyncpg.Record], completed_at: datetime,
+def certificate_body(job: asyncpg.Record, stores: list[dict[str, Any]], completed_at: datetime,
                      source: str) -> dict[str, Any]:
     """What a certificate states: no subject id, no free-text reason, no name."""
     return {
@@ -487,10 +492,20 @@ async def reemit_overdue(
            FOR UPDATE SKIP LOCKED""",
         first_after,
     )
+    busy = await _busy_stores(conn, since=first_after) if jobs else set()
+    asked = 0
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
+        if not job["late"] and all(r["store"] in busy for r in pending):
+            # Every missing store is answering other jobs: it is behind, not deaf. Asking again
+            # would only double its queue (under a mass erasure, several times over).
+            await conn.execute(
+                "UPDATE erasure_job SET reemit_at = now() + $2::interval WHERE id = $1",
+                job["id"], first_after)
+            continue
+        asked += 1
         pause = min(first_after * 2 ** min(job["reemitted"] + 1, 20), longest_pause)
         deadline_at = await conn.fetchval(
             """UPDATE erasure_job SET reemitted = reemitted + 1, reemit_at = now() + $3::interval,
@@ -510,4 +525,15 @@ async def reemit_overdue(
                ON CONFLICT DO NOTHING""", [(job["id"], h) for h in hold_ids])
         await _request(conn=conn, job_id=job["id"], scope=scope,
                        stores=[r["store"] for r in pending], deadline_at=deadline_at, source=source)
-    return len(jobs)
+    return asked
+
+
+async def _busy_stores(conn: asyncpg.Connection, *, since: timedelta) -> set[str]:
+    """Stores that answered an open job within `since`: their consumer is working through a
+    queue. Only open jobs are looked at (few, and indexed), never the whole history."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT s.store FROM erasure_job j
+           JOIN erasure_job_store s ON s.job_id = j.id
+           WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval""",
+        since)
+    return {r["store"] for r in rows}
