@@ -10,26 +10,18 @@ wish).
 
 from __future__ import annotations
 
-import functools
 import logging
-import ssl
 import uuid
 
 import httpx
 
 from privacy_kit.auth import mint_service_token
+from privacy_kit.calls import service_client
 from training_records.settings import Settings
 
 log = logging.getLogger(__name__)
 
 BATCH = 10_000
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every call: building one (the CA bundle) took a fifth of this
-    store's CPU when each erasure made its own client."""
-    return httpx.create_ssl_context()
 
 
 async def opted_out(settings: Settings, subject_ids: list[uuid.UUID]) -> set[uuid.UUID] | None:
@@ -39,20 +31,21 @@ async def opted_out(settings: Settings, subject_ids: list[uuid.UUID]) -> set[uui
     headers = {"Authorization": f"Bearer {mint_service_token(settings)}"}
     found: set[uuid.UUID] = set()
     try:
-        async with httpx.AsyncClient(base_url=settings.store_urls["consent"], headers=headers,
-                                     timeout=settings.consent_timeout_s,
-                                     verify=_tls()) as client:
-            if len(subject_ids) == 1:
-                response = await client.get(
-                    f"/internal/subjects/{subject_ids[0]}/anonymisation-opt-out")
-                response.raise_for_status()
-                return set(subject_ids) if response.json()["opted_out"] is True else set()
-            for start in range(0, len(subject_ids), BATCH):
-                batch = subject_ids[start:start + BATCH]
-                response = await client.post("/internal/anonymisation-opt-outs",
-                                             json={"subject_ids": [str(s) for s in batch]})
-                response.raise_for_status()
-                found |= {uuid.UUID(s) for s in response.json()["opted_out"]}
+        client, consent = service_client(), settings.store_urls["consent"]
+        timeout = settings.consent_timeout_s
+        if len(subject_ids) == 1:
+            response = await client.get(
+                f"{consent}/internal/subjects/{subject_ids[0]}/anonymisation-opt-out",
+                headers=headers, timeout=timeout)
+            response.raise_for_status()
+            return set(subject_ids) if response.json()["opted_out"] is True else set()
+        for start in range(0, len(subject_ids), BATCH):
+            batch = subject_ids[start:start + BATCH]
+            response = await client.post(f"{consent}/internal/anonymisation-opt-outs",
+                                         json={"subject_ids": [str(s) for s in batch]},
+                                         headers=headers, timeout=timeout)
+            response.raise_for_status()
+            found |= {uuid.UUID(s) for s in response.json()["opted_out"]}
     except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
         log.warning("consent could not say who opted out of anonymised data (%s: %s); "
                     "folding nobody", type(exc).__name__, exc)

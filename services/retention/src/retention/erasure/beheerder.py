@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 
 from privacy_kit.auth import Principal, forbidden, mint_service_token
+from privacy_kit.calls import service_client
 from privacy_kit.errors import ApiError
 from privacy_kit.settings import ServiceSettings
 from retention.erasure.models import ErasureJobCreate
@@ -23,9 +24,8 @@ async def check_beheerder_erasure(
                            "tenant and category erasures are for platform staff."))
     url = f"{settings.training_records_url}/internal/subjects/{request.subject_id}/tenant"
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            answer = await client.get(
-                url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
+        answer = await service_client().get(
+            url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
     except httpx.HTTPError as exc:
         raise ApiError(503, "training_records_unavailable",
                        tr("Cannot check whose participant this is right now; try again shortly."),

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from privacy_kit.auth import mint_service_token
+from privacy_kit.calls import service_client
 from privacy_kit.settings import ServiceSettings
 
 
@@ -25,9 +26,8 @@ async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | No
     person (e.g. a visitor known only to consent, or a person already erased there)."""
     url = f"{settings.training_records_url}/internal/subjects/{quote(subject_id, safe='')}/tenant"
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            answer = await client.get(
-                url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
+        answer = await service_client().get(
+            url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
     except httpx.HTTPError as exc:
         raise TenantUnresolved(f"{type(exc).__name__}") from exc
     if answer.status_code in (404, 422):
