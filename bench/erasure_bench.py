@@ -41,6 +41,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.seed import assign_with_results, two_consents_each
 from breach.register.models import REGISTER_EXAMPLE
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
@@ -69,14 +70,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) ->
                       datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
                      for i, p in enumerate(people)])
         train = uuid.UUID(training["id"])
-        await conn.copy_records_to_table(
-            "assignment", columns=["id", "tenant_id", "training_id", "participant_id"],
-            records=[(uuid.uuid4(), tid, train, p) for p in people])
-        await conn.copy_records_to_table(
-            "result", columns=["id", "tenant_id", "participant_id", "training_id", "score",
-                               "passed", "recorded_by"],
-            records=[(uuid.uuid4(), tid, p, train, 50 + i % 50, i % 3 != 0, "bench")
-                     for i, p in enumerate(people)])
+        await assign_with_results(conn, tid, train, people)
         modules = [uuid.UUID(m["id"]) for m in training["modules"]]
         await conn.copy_records_to_table(
             "module_progress", columns=["participant_id", "module_id", "tenant_id",
@@ -88,16 +82,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) ->
         await conn.close()
     conn = await asyncpg.connect(stack.database_urls["consent"])
     try:
-        purpose = await conn.fetchval("SELECT id FROM purpose ORDER BY id LIMIT 1")
-        version = await conn.fetchval("SELECT version FROM policy_version ORDER BY version LIMIT 1")
-        await conn.copy_records_to_table(
-            "consent_record", columns=["id", "subject_id", "chain_index", "purpose_id", "granted",
-                                       "policy_version", "method", "actor_sub", "actor_role",
-                                       "on_behalf", "tenant_id", "recorded_at", "prev_hash",
-                                       "hash"],
-            records=[(uuid.uuid4(), str(p), n, purpose, n == 0, version, "api", str(p),
-                      "participant", False, tenant, now, "0" * 64, f"{n}" * 64)
-                     for p in people for n in range(2)])
+        await two_consents_each(conn, tenant, people, now)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

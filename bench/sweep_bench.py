@@ -42,6 +42,7 @@ import asyncpg
 import httpx
 
 from bench.memory import peaks, reset_peaks
+from bench.seed import assign_with_results
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -103,14 +104,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, records: int) -> Load:
         people = closed + active
         for training in trainings:
             train = uuid.UUID(training["id"])
-            await conn.copy_records_to_table(
-                "assignment", columns=["id", "tenant_id", "training_id", "participant_id"],
-                records=[(uuid.uuid4(), tid, train, p) for p in people])
-            await conn.copy_records_to_table(
-                "result", columns=["id", "tenant_id", "participant_id", "training_id", "score",
-                                   "passed", "recorded_by"],
-                records=[(uuid.uuid4(), tid, p, train, 50 + i % 50, i % 3 != 0, "bench")
-                         for i, p in enumerate(people)])
+            await assign_with_results(conn, tid, train, people)
         started = now - timedelta(days=200)
         for start in range(0, len(people), CHUNK):
             await conn.copy_records_to_table(

@@ -32,6 +32,7 @@ import asyncpg
 import httpx
 
 from bench.memory import peaks, reset_peaks
+from bench.seed import assign_with_results, two_consents_each
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -71,14 +72,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
         records += participants
         for training in trainings:
             train = uuid.UUID(training["id"])
-            await conn.copy_records_to_table(
-                "assignment", columns=["id", "tenant_id", "training_id", "participant_id"],
-                records=[(uuid.uuid4(), tid, train, p) for p in people])
-            await conn.copy_records_to_table(
-                "result", columns=["id", "tenant_id", "participant_id", "training_id", "score",
-                                   "passed", "recorded_by"],
-                records=[(uuid.uuid4(), tid, p, train, 50 + i % 50, i % 3 != 0, "bench")
-                         for i, p in enumerate(people)])
+            await assign_with_results(conn, tid, train, people)
             modules = [uuid.UUID(m["id"]) for m in training["modules"]]
             for start in range(0, participants, 2000):
                 await conn.copy_records_to_table(
@@ -92,17 +86,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
         await conn.close()
     conn = await asyncpg.connect(stack.database_urls["consent"])
     try:
-        purpose = await conn.fetchval("SELECT id FROM purpose ORDER BY id LIMIT 1")
-        version = await conn.fetchval("SELECT version FROM policy_version ORDER BY version LIMIT 1")
-        await conn.copy_records_to_table(
-            "consent_record", columns=["id", "subject_id", "chain_index", "purpose_id", "granted",
-                                       "policy_version", "method", "actor_sub", "actor_role",
-                                       "on_behalf", "tenant_id", "recorded_at", "prev_hash",
-                                       "hash"],
-            records=[(uuid.uuid4(), str(p), n, purpose, n == 0, version, "api", str(p),
-                      "participant", False, tenant, now, "0" * 64, f"{n}" * 64)
-                     for p in people for n in range(2)])
-        records += 2 * participants
+        records += await two_consents_each(conn, tenant, people, now)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
