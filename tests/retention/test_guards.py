@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from devstack.testing import auth, service_auth, wait_for
+from privacy_kit.protocol import SubjectErasureRequested, envelope
 
 DPO = auth("dpo", sub="dpo-guards")
 OPERATOR = auth("operator", sub="operator-guards")
@@ -115,10 +116,21 @@ async def test_o6_a_legal_hold_that_stops_the_under_16_erasure_is_shown_to_the_d
         "subject_id": pid, "tenant_id": tenant, "ground": "legal_claims",
         "reference": "case 2026-31", "reason": "A claim is pending"})
     assert hold.status_code == 201, hold.text
+    # Under the hold the profile is frozen (O17): once training-records has its copy of the
+    # hold, a correction is refused, naming the hold.
+    await wait_for(lambda: platform.fetchval(
+        "training-records", "SELECT count(*) FROM legal_hold_copy WHERE subject_id = $1", pid),
+        timeout=30, what="training-records to learn of the hold")
     r = await platform.clients["training-records"].patch(
         f"/v1/tenants/{tenant}/participants/{pid}", headers=boss,
         json={"birth_date": _fourteen()})
-    assert r.json()["erasure_requested"] is True
+    assert r.status_code == 409 and r.json()["error"]["code"] == "legal_hold", r.text
+    # The request training-records makes when it finds an under-16 without parental consent
+    # (tested end to end above), arriving while the hold stands.
+    await platform.publish(SubjectErasureRequested.TOPIC, envelope(
+        SubjectErasureRequested(reason="under_16_without_parental_consent",
+                                trigger="training-records"),
+        source="training-records", tenant_id=tenant, subject_id=pid))
 
     async def listed() -> dict[str, Any] | None:
         r = await platform.retention.get("/v1/legal-holds/stopped-erasures", headers=DPO)
