@@ -57,7 +57,7 @@ class BreachStack:
     async def participant(self, tenant: str, email: str | None = None) -> str:
         r = await self.records.post(
             f"/v1/tenants/{tenant}/participants", headers=auth("beheerder", tenant=tenant),
-            json={"name": "Sanne de Vries", "email": email or f"{uuid.uuid4().hex[:10]}@example.org",
+            json={"name": "Sanne de Vries", "email": email or f"{uuid.uuid4().hex[:8]}@example.org",
                   "birth_date": "1990-05-01"})
         assert r.status_code == 201, r.text
         return str(r.json()["id"])

@@ -35,7 +35,7 @@ async def _row_counts(services: Services) -> dict[str, int]:
 
 async def _person(tr: httpx.AsyncClient, tenant: str) -> str:
     r = await tr.post(f"/v1/tenants/{tenant}/participants", headers=auth("beheerder", tenant=tenant),
-                      json={"name": "Anna", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+                      json={"name": "Anna", "email": f"{uuid.uuid4().hex[:8]}@example.org",
                             "birth_date": "1990-01-01"})
     assert r.status_code == 201, r.text
     return str(r.json()["id"])

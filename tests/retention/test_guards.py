@@ -22,7 +22,7 @@ async def _learner(platform: Any) -> tuple[str, str, dict[str, str]]:
     tenant = r.json()["id"]
     boss = auth("beheerder", tenant=tenant, sub=str(uuid.uuid4()))
     r = await tr.post(f"/v1/tenants/{tenant}/participants", headers=boss, json={
-        "name": "Noor Visser", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+        "name": "Noor Visser", "email": f"{uuid.uuid4().hex[:8]}@example.org",
         "birth_date": "1990-02-03"})
     assert r.status_code == 201, r.text
     return tenant, r.json()["id"], boss

@@ -23,7 +23,7 @@ async def _tenant_with_learners(platform: Any, n: int) -> tuple[str, list[str]]:
     people = []
     for _ in range(n):
         r = await tr.post(f"/v1/tenants/{tenant}/participants", headers=boss, json={
-            "name": "Joris Bakker", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+            "name": "Joris Bakker", "email": f"{uuid.uuid4().hex[:8]}@example.org",
             "birth_date": "1985-02-03"})
         assert r.status_code == 201, r.text
         pid = r.json()["id"]

@@ -38,7 +38,7 @@ class Learning:
     async def learner(self, score: float) -> str:
         boss = auth("beheerder", tenant=self.tenant, sub=str(uuid.uuid4()))
         r = await self.client.post(f"/v1/tenants/{self.tenant}/participants", headers=boss, json={
-            "name": "Fenna Visser", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+            "name": "Fenna Visser", "email": f"{uuid.uuid4().hex[:8]}@example.org",
             "birth_date": "1990-05-17"})
         assert r.status_code == 201, r.text
         pid = r.json()["id"]

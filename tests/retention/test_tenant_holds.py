@@ -23,7 +23,7 @@ async def _participant(platform: Any) -> tuple[str, str]:
     tenant = r.json()["id"]
     r = await tr.post(f"/v1/tenants/{tenant}/participants",
                       headers=auth("beheerder", tenant=tenant, sub=str(uuid.uuid4())), json={
-                          "name": "Joris Bakker", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+                          "name": "Joris Bakker", "email": f"{uuid.uuid4().hex[:8]}@example.org",
                           "birth_date": "1985-02-03"})
     assert r.status_code == 201, r.text
     return tenant, r.json()["id"]

@@ -98,7 +98,7 @@ class Rights:
         return auth("beheerder", tenant=tenant, sub=f"beheerder-{tenant[:8]}")
 
     async def participant(self, tenant: str, name: str = "Sanne de Vries") -> Person:
-        address = f"{uuid.uuid4().hex[:10]}@example.org"
+        address = f"{uuid.uuid4().hex[:8]}@example.org"
         r = await self.tr.post(f"/v1/tenants/{tenant}/participants", headers=self.beheerder(tenant),
                                json={"name": name, "email": address, "birth_date": "1990-05-17"})
         assert r.status_code == 201, r.text

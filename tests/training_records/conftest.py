@@ -81,7 +81,7 @@ class TrainingRecords:
         return auth("participant", tenant=tenant, sub=pid)
 
     async def participant(self, tenant: str, **fields: Any) -> str:
-        body = {"name": "Sanne de Vries", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+        body = {"name": "Sanne de Vries", "email": f"{uuid.uuid4().hex[:8]}@example.org",
                 "birth_date": adult(), **fields}
         r = await self.client.post(f"/v1/tenants/{tenant}/participants",
                                    headers=self.beheerder(tenant), json=body)

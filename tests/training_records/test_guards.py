@@ -15,7 +15,7 @@ DPO = auth("dpo")
 
 
 def _body(tr, **extra: object) -> dict[str, object]:
-    return {"name": "Piet", "email": f"{uuid.uuid4().hex[:10]}@example.org",
+    return {"name": "Piet", "email": f"{uuid.uuid4().hex[:8]}@example.org",
             "birth_date": tr.adult(), **extra}
 
 

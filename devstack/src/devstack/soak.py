@@ -90,7 +90,7 @@ async def soak(gateway_url: str, *, seconds: float, rate_per_s: float = 20.0,
         async def new_participant() -> httpx.Response:
             r = await gw.post(f"/v1/tenants/{tenant}/participants",
                               headers={**beheerder, **_once()}, json={
-                "name": "Soak Deelnemer", "email": f"{uuid.uuid4().hex[:12]}@example.org",
+                "name": "Soak Deelnemer", "email": f"{uuid.uuid4().hex[:8]}@example.org",
                 "birth_date": "1990-05-01"})
             if r.status_code == 201:
                 people.append(r.json()["id"])
