@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 
-import httpx
+import aiohttp
 import pytest_asyncio
 
 from devstack.testing import app_client, auth
@@ -158,7 +158,11 @@ async def test_dead_letters_in_a_service_make_the_gateway_degraded(upstreams) ->
 def test_a_reset_while_reading_is_sent_again_only_when_repeating_is_safe() -> None:
     """A POST whose connection was reset may have reached the service: sent again only with an
     Idempotency-Key (the service answers the repeat with the first answer); GET/PUT always."""
-    reset = httpx.ReadError("Connection reset by peer")
+    reset = aiohttp.ClientOSError(104, "Connection reset by peer")
     assert never_reached(reset, "GET") and never_reached(reset, "PUT")
     assert not never_reached(reset, "POST")
     assert never_reached(reset, "POST", keyed=True)
+    # A close before the answer line: nothing was read, so any method goes again.
+    assert never_reached(aiohttp.ServerDisconnectedError(), "POST")
+    # A timeout is never sent again: the service may still be working on it.
+    assert not never_reached(aiohttp.ServerTimeoutError("read timed out"), "GET")
