@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -23,11 +23,14 @@ DbConn = Annotated[asyncpg.Connection, Depends(db_conn)]
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def settings_dependency(cls: type[S]) -> Callable[[Request], S]:
+def settings_dependency(cls: type[S]) -> Callable[[Request], Awaitable[S]]:
     """A typed dependency for a service's own settings class:
-    `SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]`."""
+    `SettingsDep = Annotated[Settings, Depends(settings_dependency(Settings))]`.
 
-    def settings_of(request: Request) -> S:
+    Async on purpose, like every kit dependency: FastAPI runs a plain `def` dependency in its
+    thread pool, a thread hand-off on every request (tests/kit/test_dependencies.py)."""
+
+    async def settings_of(request: Request) -> S:
         settings = request.app.state.settings
         if not isinstance(settings, cls):
             raise TypeError(f"the app's settings are not a {cls.__name__}")

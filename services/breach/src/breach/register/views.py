@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/breaches", tags=["breaches"])
 
 
-def directory_of(request: Request) -> SubjectDirectory:
+async def directory_of(request: Request) -> SubjectDirectory:
+    # async: a plain def dependency takes a thread-pool hop on every request
     directory: SubjectDirectory = request.app.state.directory
     return directory
 
