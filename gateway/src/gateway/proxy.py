@@ -156,7 +156,7 @@ def upstream_headers(request: Request) -> dict[str, str]:
     prior = request.headers.get("x-forwarded-for")
     if client_host:
         headers["x-forwarded-for"] = f"{prior}, {client_host}" if prior else client_host
-    headers["x-forwarded-proto"] = request.url.scheme
+    headers["x-forwarded-proto"] = request.scope.get("scheme", "http")
     if host := request.headers.get("host"):
         headers["x-forwarded-host"] = host
     return headers
@@ -180,7 +180,7 @@ def _unavailable(upstream: str) -> ApiError:
 async def forward(request: Request, upstream: str) -> Response:
     """Send the request on to `upstream` and pass its answer back."""
     upstreams: Upstreams = request.app.state.upstreams
-    url = upstreams.url_of(upstream, request.scope.get("raw_path") or request.url.path.encode(),
+    url = upstreams.url_of(upstream, request.scope.get("raw_path") or request.scope["path"].encode(),
                            request.scope.get("query_string", b""))
     headers = upstream_headers(request)
     body = await request.body()

@@ -45,7 +45,7 @@ async def openapi(request: Request) -> JSONResponse:
 
 @router.api_route("/{path:path}", methods=sorted(ALL_METHODS), include_in_schema=False)
 async def proxy(request: Request) -> Response:
-    path = request.url.path
+    path: str = request.scope["path"]  # (request.url would parse the whole URL again)
     if any(segment in (".", "..") for segment in path.split("/")):
         raise ApiError(404, "not_found", "No such resource.")
     route = find_route(request.method, path)
