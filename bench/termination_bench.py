@@ -31,7 +31,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.memory import peaks, reset_peaks
+from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
+from bench.result import print_result, print_rows, row
 from bench.seed import assign_with_results, two_consents_each
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
@@ -192,24 +193,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def _report(results: dict[str, Any]) -> None:
     print(json.dumps(results, indent=2))
-    rows = [("termination of the tenant, end to end", results.get("termination_s"), "s", 30)]
-    rows += [(f"peak memory during termination: {name}", mib, "MiB", 300)
-             for name, mib in results.get("termination_peak_mib", {}).items()]
+    termination = row("termination of the tenant, end to end", results["termination_s"], "s",
+                      target=("<", 30.0))
+    peak = results["termination_peak_mib"]
+    rows = [termination, *peak_rows("during termination", peak)]
+    summary = [termination, *max_peak_row("termination", peak)]  # the RESULT rows
     if "export_s" in results:
-        rows.append(("export (gather into one zip)", results["export_s"], "s", None))
-        rows += [(f"peak memory during export: {name}", mib, "MiB", 300)
-                 for name, mib in results["export_peak_mib"].items()]
-    print(f"\n{'measure':<48}{'value':>10}  {'target':>8}")
-    for name, value, unit, target in rows:
-        mark = "" if target is None or value is None else ("  ok" if value <= target else "  MISSED")
-        shown = f"{value} {unit}"
-        print(f"{name:<48}{shown:>10}  {('< ' + str(target)) if target else '':>8}{mark}")
-    summary: dict[str, Any] = {"bench": "termination", "termination_s": results.get("termination_s")}
-    if results.get("termination_peak_mib"):
-        summary["termination_peak_mib"] = max(results["termination_peak_mib"].values())
-    if "export_s" in results:
-        summary["export_s"] = results["export_s"]
-    print("RESULT " + json.dumps(summary), flush=True)  # the last line, for `python -m bench`
+        export = row("export (gather into one zip)", results["export_s"], "s")
+        rows += [export, *peak_rows("during export", results["export_peak_mib"])]
+        summary.append(export)
+    print()
+    print_rows(rows)
+    print_result("termination", summary, participants=results["participants"],
+                 records=results["records"])  # the last line, for `python -m bench`
 
 
 if __name__ == "__main__":
