@@ -43,7 +43,7 @@ import httpx
 
 from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
 from bench.result import print_result, print_rows, row
-from bench.seed import assign_with_results
+from bench.seed import assign_with_results, copy_participants
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -92,13 +92,8 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, records: int) -> Load:
     modules = [uuid.UUID(m["id"]) for t in trainings for m in t["modules"]]
     conn = await asyncpg.connect(stack.database_urls["training-records"])
     try:
-        await conn.copy_records_to_table(
-            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
-                               "created_by", "created_at", "closed_at"],
-            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
-                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench",
-                      now - timedelta(days=400), closed_at if i < len(closed) else None)
-                     for i, p in enumerate(closed + active)])
+        await copy_participants(conn, tid, closed + active, created_at=now - timedelta(days=400),
+                                closed_at=closed_at, closing=len(closed))
         await conn.copy_records_to_table(
             "anonymisation_opt_out", columns=["subject_id", "opted_out"],
             records=[(p, True) for p in opted])

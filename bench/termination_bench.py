@@ -33,7 +33,13 @@ import httpx
 
 from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
 from bench.result import print_result, print_rows, row
-from bench.seed import assign_with_results, two_consents_each
+from bench.seed import (
+    access_requests,
+    assign_with_results,
+    copy_participants,
+    progress,
+    two_consents_each,
+)
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -64,23 +70,13 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     records = 0
     conn = await asyncpg.connect(stack.database_urls["training-records"])
     try:
-        await conn.copy_records_to_table(
-            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
-                               "created_by"],
-            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
-                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
-                     for i, p in enumerate(people)])
+        await copy_participants(conn, tid, people)
         records += participants
         for training in trainings:
             train = uuid.UUID(training["id"])
             await assign_with_results(conn, tid, train, people)
             modules = [uuid.UUID(m["id"]) for m in training["modules"]]
-            for start in range(0, participants, 2000):
-                await conn.copy_records_to_table(
-                    "module_progress", columns=["participant_id", "module_id", "tenant_id",
-                                                "started_at", "completed_at", "time_spent_s"],
-                    records=[(p, m, tid, now, now, 60 * (k + 1))
-                             for p in people[start:start + 2000] for k, m in enumerate(modules)])
+            await progress(conn, tid, people, modules, now)
             records += participants * (2 + len(modules))
         await conn.execute("ANALYZE")
     finally:
@@ -94,12 +90,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     few = people[: max(1, participants // 10)]
     conn = await asyncpg.connect(stack.database_urls["subject-rights"])
     try:
-        await conn.copy_records_to_table(
-            "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
-                                        "due_at", "first_due_at"],
-            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28),
-                      now + timedelta(days=28)) for p in few])
-        records += len(few)
+        records += await access_requests(conn, tenant, few, now)
     finally:
         await conn.close()
     dpo = auth("dpo")
