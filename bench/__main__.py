@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.result import parse, passed, row
+from bench.result import format_row, header, parse, row
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,9 +36,6 @@ FLAT_ROWS: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "breach_peak_rss_mib": ("breach service peak memory", "MiB", None),
     "access_bundle_median_ms": ("access bundle approval, median", "ms", None),
     "access_bundle_worst_ms": ("access bundle approval, worst", "ms", None),
-    "termination_s": ("termination of a 1,000,000-record tenant", "s", ("<", 30.0)),
-    "termination_peak_mib": ("peak memory of any service, termination", "MiB", ("<", 300.0)),
-    "export_s": ("tenant export into one zip", "s", None),
     "import_s": ("import of 10,000 participants (CSV)", "s", None),
     "tenant_erasure_s": ("training-records tenant erasure", "s", None),
     "peak_rss_mib": ("training-records peak memory", "MiB", None),
@@ -73,29 +70,16 @@ def run(script: Path) -> tuple[int, dict[str, Any] | None, float]:
 
 
 def table(outcomes: list[tuple[str, int, dict[str, Any] | None, float]]) -> list[str]:
-    lines = [f"{'benchmark':<20}{'figure':<48}{'value':>12}  {'unit':<6}{'target':<10}"
-             f"{'result':<7}note"]
+    lines = [f"{'benchmark':<20}{header()}"]
     for name, code, result, seconds in outcomes:
         if result is None:
             lines.append(f"{name:<20}{'(no RESULT line)':<48}{'':>12}  {'':<6}{'':<10}"
                          f"{'FAIL' if code else '-':<7}exit {code}, {seconds:.0f} s")
             continue
-        for entry in rows_of(result):
-            target = entry.get("target")
-            verdict = passed(entry)
-            lines.append(
-                f"{name:<20}{entry['label'][:47]:<48}{_number(entry['value']):>12}  "
-                f"{entry.get('unit', ''):<6}"
-                f"{(target['op'] + ' ' + _number(target['value'])) if target else '':<10}"
-                f"{'' if verdict is None else 'pass' if verdict else 'FAIL':<7}"
-                f"{entry.get('note', '')}")
+        lines += [f"{name:<20}{format_row(entry)}" for entry in rows_of(result)]
         if code:
             lines.append(f"{name:<20}{'exit code':<48}{code:>12}")
     return lines
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
 def main(argv: list[str]) -> int:

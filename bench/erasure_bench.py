@@ -34,14 +34,20 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench.seed import assign_with_results, two_consents_each
+from bench.seed import (
+    access_requests,
+    assign_with_results,
+    copy_participants,
+    progress,
+    two_consents_each,
+)
 from breach.register.models import REGISTER_EXAMPLE
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
@@ -63,20 +69,11 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) ->
     tid, now = uuid.UUID(tenant), datetime.now(UTC)
     conn = await asyncpg.connect(stack.database_urls["training-records"])
     try:
-        await conn.copy_records_to_table(
-            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
-                               "created_by"],
-            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
-                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
-                     for i, p in enumerate(people)])
+        await copy_participants(conn, tid, people)
         train = uuid.UUID(training["id"])
         await assign_with_results(conn, tid, train, people)
         modules = [uuid.UUID(m["id"]) for m in training["modules"]]
-        await conn.copy_records_to_table(
-            "module_progress", columns=["participant_id", "module_id", "tenant_id",
-                                        "started_at", "completed_at", "time_spent_s"],
-            records=[(p, m, tid, now, now, 60 * (k + 1)) for p in people
-                     for k, m in enumerate(modules)])
+        await progress(conn, tid, people, modules, now)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -88,11 +85,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) ->
         await conn.close()
     conn = await asyncpg.connect(stack.database_urls["subject-rights"])
     try:
-        await conn.copy_records_to_table(
-            "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
-                                        "due_at", "first_due_at"],
-            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28),
-                      now + timedelta(days=28)) for p in people])
+        await access_requests(conn, tenant, people, now)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

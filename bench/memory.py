@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from bench.result import row
 from devstack.stack import Stack
+
+TARGET_MIB = 300.0  # the issue's bound on any one service's peak memory
 
 
 def vm(pid: int, key: str) -> int:
@@ -27,3 +31,15 @@ def reset_peaks(stack: Stack) -> None:
 def peaks(stack: Stack) -> dict[str, float]:
     """MiB per process name."""
     return {name: round(vm(pid, "VmHWM") / 1024, 1) for name, pid in pids(stack).items()}
+
+
+def peak_rows(what: str, peak: dict[str, float]) -> list[dict[str, Any]]:
+    """A row per process of its peak memory (`peaks`) during `what`, each under TARGET_MIB."""
+    return [row(f"peak memory {what}: {name}", mib, "MiB", target=("<", TARGET_MIB))
+            for name, mib in peak.items()]
+
+
+def max_peak_row(what: str, peak: dict[str, float]) -> list[dict[str, Any]]:
+    """The one row of the process that needed most (none when no process was measured)."""
+    return [row(f"peak memory of any service, {what}", max(peak.values()), "MiB",
+                target=("<", TARGET_MIB))] if peak else []

@@ -30,6 +30,31 @@ def print_result(bench: str, rows: list[dict[str, Any]], **extra: Any) -> None:
     print(PREFIX + json.dumps({"bench": bench, "rows": rows, **extra}), flush=True)
 
 
+def number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def header(width: int = 48) -> str:
+    return f"{'figure':<{width}}{'value':>12}  {'unit':<6}{'target':<10}{'result':<7}note"
+
+
+def format_row(entry: dict[str, Any], width: int = 48) -> str:
+    """One row as a line of a table: label, value, unit, target and whether it was met."""
+    target = entry.get("target")
+    verdict = passed(entry)
+    return (f"{entry['label'][:width - 1]:<{width}}{number(entry['value']):>12}  "
+            f"{entry.get('unit', ''):<6}"
+            f"{(target['op'] + ' ' + number(target['value'])) if target else '':<10}"
+            f"{'' if verdict is None else 'pass' if verdict else 'FAIL':<7}"
+            f"{entry.get('note', '')}")
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    """A benchmark's own table of its rows, labels in full (the columns of `python -m bench`)."""
+    width = max([48, *(len(r["label"]) + 2 for r in rows)])
+    print("\n".join([header(width), *(format_row(r, width) for r in rows)]), flush=True)
+
+
 def parse(line: str) -> dict[str, Any] | None:
     if not line.startswith(PREFIX):
         return None

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
+
+
+async def copy_participants(
+    conn: asyncpg.Connection, tenant: uuid.UUID, people: Sequence[uuid.UUID], *,
+    created_at: datetime | None = None, closed_at: datetime | None = None, closing: int = 0,
+) -> None:
+    """training-records: a participant per id (name, e-mail and birth date made up from its place
+    in `people`); with `created_at`, registered then, and the first `closing` closed at
+    `closed_at`."""
+    columns = ["id", "tenant_id", "kind", "name", "email", "birth_date", "created_by"]
+    records: list[tuple[Any, ...]] = [
+        (p, tenant, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
+         datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
+        for i, p in enumerate(people)]
+    if created_at is not None:
+        columns += ["created_at", "closed_at"]
+        records = [(*r, created_at, closed_at if i < closing else None)
+                   for i, r in enumerate(records)]
+    await conn.copy_records_to_table("person", columns=columns, records=records)
 
 
 async def assign_with_results(conn: asyncpg.Connection, tenant: uuid.UUID, training: uuid.UUID,
@@ -35,3 +55,26 @@ async def two_consents_each(conn: asyncpg.Connection, tenant: str, people: Seque
                   "participant", False, tenant, now, "0" * 64, f"{n}" * 64)
                  for p in people for n in range(2)])
     return 2 * len(people)
+
+
+async def progress(conn: asyncpg.Connection, tenant: uuid.UUID, people: Sequence[uuid.UUID],
+                   modules: Sequence[uuid.UUID], at: datetime, *, chunk: int = 2000) -> None:
+    """training-records: every person started and completed every module at `at` (one COPY per
+    `chunk` people)."""
+    for start in range(0, len(people), chunk):
+        await conn.copy_records_to_table(
+            "module_progress", columns=["participant_id", "module_id", "tenant_id",
+                                        "started_at", "completed_at", "time_spent_s"],
+            records=[(p, m, tenant, at, at, 60 * (k + 1))
+                     for p in people[start:start + chunk] for k, m in enumerate(modules)])
+
+
+async def access_requests(conn: asyncpg.Connection, tenant: str, people: Sequence[uuid.UUID],
+                          now: datetime) -> int:
+    """subject-rights: an open access request per person, due in 28 days; the rows written."""
+    due = now + timedelta(days=28)
+    await conn.copy_records_to_table(
+        "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
+                                    "due_at", "first_due_at"],
+        records=[(uuid.uuid4(), str(p), tenant, "access", str(p), due, due) for p in people])
+    return len(people)

@@ -41,8 +41,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.memory import peaks, reset_peaks
-from bench.seed import assign_with_results
+from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
+from bench.result import print_result, print_rows, row
+from bench.seed import assign_with_results, copy_participants
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -91,13 +92,8 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, records: int) -> Load:
     modules = [uuid.UUID(m["id"]) for t in trainings for m in t["modules"]]
     conn = await asyncpg.connect(stack.database_urls["training-records"])
     try:
-        await conn.copy_records_to_table(
-            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
-                               "created_by", "created_at", "closed_at"],
-            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
-                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench",
-                      now - timedelta(days=400), closed_at if i < len(closed) else None)
-                     for i, p in enumerate(closed + active)])
+        await copy_participants(conn, tid, closed + active, created_at=now - timedelta(days=400),
+                                closed_at=closed_at, closing=len(closed))
         await conn.copy_records_to_table(
             "anonymisation_opt_out", columns=["subject_id", "opted_out"],
             records=[(p, True) for p in opted])
@@ -269,26 +265,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def _report(results: dict[str, Any]) -> bool:
     print(json.dumps(results, indent=2))
-    rows = [("approved sweep, approval to completed", results.get("sweep_s"), "s", 40)]
-    rows += [(f"peak memory during the sweep: {name}", mib, "MiB", 300)
-             for name, mib in results.get("peak_mib", {}).items()]
-    rows.append(("dry run (every store counts)", results.get("dry_run_s"), "s", None))
+    sweep = row("approved sweep, approval to completed", results["sweep_s"], "s",
+                target=("<", 40.0))
+    dry_run = row("dry run (every store counts)", results["dry_run_s"], "s")
+    peak = results["peak_mib"]
+    rows = [sweep, *peak_rows("during the sweep", peak), dry_run]
+    summary = [sweep, *max_peak_row("sweep", peak), dry_run]  # the RESULT rows
     if "follow_up_s" in results:
-        rows.append(("follow-up: closed accounts erased everywhere", results["follow_up_s"], "s",
-                     None))
-        rows += [(f"peak memory until the follow-up ended: {name}", mib, "MiB", 300)
-                 for name, mib in results["follow_up_peak_mib"].items()]
-    print(f"\n{'measure':<54}{'value':>11}  {'target':>8}")
-    for name, value, unit, target in rows:
-        mark = "" if target is None or value is None else ("  ok" if value <= target else "  MISSED")
-        shown = f"{value} {unit}"
-        print(f"{name:<54}{shown:>11}  {('< ' + str(target)) if target else '':>8}{mark}")
+        follow_up = row("follow-up: closed accounts erased everywhere", results["follow_up_s"],
+                        "s")
+        rows += [follow_up, *peak_rows("until the follow-up ended", results["follow_up_peak_mib"])]
+        summary.append(follow_up)
+    print()
+    print_rows(rows)
     check = results.get("check", {})
     print(f"\nchecked in the database: {'ok' if check.get('ok') else 'WRONG'} {check}")
-    print("RESULT " + json.dumps({
-        "sweep_s": results.get("sweep_s"), "records": results.get("progress_records"),
-        "dry_run_s": results.get("dry_run_s"), "follow_up_s": results.get("follow_up_s"),
-        "peak_mib": results.get("peak_mib"), "checked": bool(check.get("ok"))}))
+    print_result("sweep", summary, records=results.get("progress_records"),
+                 checked=bool(check.get("ok")))  # the last line, for `python -m bench`
     return bool(check.get("ok"))
 
 

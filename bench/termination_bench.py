@@ -31,8 +31,15 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.memory import peaks, reset_peaks
-from bench.seed import assign_with_results, two_consents_each
+from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
+from bench.result import print_result, print_rows, row
+from bench.seed import (
+    access_requests,
+    assign_with_results,
+    copy_participants,
+    progress,
+    two_consents_each,
+)
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -63,23 +70,13 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     records = 0
     conn = await asyncpg.connect(stack.database_urls["training-records"])
     try:
-        await conn.copy_records_to_table(
-            "person", columns=["id", "tenant_id", "kind", "name", "email", "birth_date",
-                               "created_by"],
-            records=[(p, tid, "participant", f"Deelnemer {i}", f"deelnemer{i}@example.org",
-                      datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28).date(), "bench")
-                     for i, p in enumerate(people)])
+        await copy_participants(conn, tid, people)
         records += participants
         for training in trainings:
             train = uuid.UUID(training["id"])
             await assign_with_results(conn, tid, train, people)
             modules = [uuid.UUID(m["id"]) for m in training["modules"]]
-            for start in range(0, participants, 2000):
-                await conn.copy_records_to_table(
-                    "module_progress", columns=["participant_id", "module_id", "tenant_id",
-                                                "started_at", "completed_at", "time_spent_s"],
-                    records=[(p, m, tid, now, now, 60 * (k + 1))
-                             for p in people[start:start + 2000] for k, m in enumerate(modules)])
+            await progress(conn, tid, people, modules, now)
             records += participants * (2 + len(modules))
         await conn.execute("ANALYZE")
     finally:
@@ -93,12 +90,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     few = people[: max(1, participants // 10)]
     conn = await asyncpg.connect(stack.database_urls["subject-rights"])
     try:
-        await conn.copy_records_to_table(
-            "subject_request", columns=["id", "subject_id", "tenant_id", "kind", "submitted_by",
-                                        "due_at", "first_due_at"],
-            records=[(uuid.uuid4(), str(p), tenant, "access", str(p), now + timedelta(days=28),
-                      now + timedelta(days=28)) for p in few])
-        records += len(few)
+        records += await access_requests(conn, tenant, few, now)
     finally:
         await conn.close()
     dpo = auth("dpo")
@@ -192,24 +184,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def _report(results: dict[str, Any]) -> None:
     print(json.dumps(results, indent=2))
-    rows = [("termination of the tenant, end to end", results.get("termination_s"), "s", 30)]
-    rows += [(f"peak memory during termination: {name}", mib, "MiB", 300)
-             for name, mib in results.get("termination_peak_mib", {}).items()]
+    termination = row("termination of the tenant, end to end", results["termination_s"], "s",
+                      target=("<", 30.0))
+    peak = results["termination_peak_mib"]
+    rows = [termination, *peak_rows("during termination", peak)]
+    summary = [termination, *max_peak_row("termination", peak)]  # the RESULT rows
     if "export_s" in results:
-        rows.append(("export (gather into one zip)", results["export_s"], "s", None))
-        rows += [(f"peak memory during export: {name}", mib, "MiB", 300)
-                 for name, mib in results["export_peak_mib"].items()]
-    print(f"\n{'measure':<48}{'value':>10}  {'target':>8}")
-    for name, value, unit, target in rows:
-        mark = "" if target is None or value is None else ("  ok" if value <= target else "  MISSED")
-        shown = f"{value} {unit}"
-        print(f"{name:<48}{shown:>10}  {('< ' + str(target)) if target else '':>8}{mark}")
-    summary: dict[str, Any] = {"bench": "termination", "termination_s": results.get("termination_s")}
-    if results.get("termination_peak_mib"):
-        summary["termination_peak_mib"] = max(results["termination_peak_mib"].values())
-    if "export_s" in results:
-        summary["export_s"] = results["export_s"]
-    print("RESULT " + json.dumps(summary), flush=True)  # the last line, for `python -m bench`
+        export = row("export (gather into one zip)", results["export_s"], "s")
+        rows += [export, *peak_rows("during export", results["export_peak_mib"])]
+        summary.append(export)
+    print()
+    print_rows(rows)
+    print_result("termination", summary, participants=results["participants"],
+                 records=results["records"])  # the last line, for `python -m bench`
 
 
 if __name__ == "__main__":

@@ -309,34 +309,26 @@ def screen(value: Any, *, special: bool = True) -> list[Finding]:
 # --- refusing --------------------------------------------------------------------------------
 
 
-def bsn_refusal(fields: Sequence[str]) -> ApiError:
-    names = ", ".join(f"'{f}'" for f in fields)
-    return ApiError(
-        422, "bsn_not_allowed",
-        tr("The field {fields} contains what is a Dutch citizen service number (BSN). A BSN "
-           "may only be stored when your organisation has a separate written agreement for "
-           "it; remove it and try again.", fields=names),
-        details=[{"field": f, "message": "contains a BSN"} for f in fields],
-    )
-
-
-def special_category_refusal(findings: Sequence[Finding]) -> ApiError:
-    special = [f for f in findings if f.category != BSN]
-    named = "; ".join(f"'{f.field}' ({CATEGORY_NAMES[f.category]})" for f in special)
-    return ApiError(
-        422, "special_category_not_allowed",
-        tr("The field {fields} holds what reads as special-category personal data. It may only "
-           "be stored when your organisation has a separate written agreement for it; leave it "
-           "out and try again.", fields=named),
-        details=[{"field": f.field, "category": f.category,
-                  "message": f"holds {CATEGORY_NAMES[f.category]} data"} for f in special],
-    )
-
-
 def refusal(findings: Sequence[Finding]) -> ApiError:
     """The 422 for `findings` (not empty): the BSN one first, as a BSN is refused outright."""
-    bsn = [f.field for f in findings if f.category == BSN]
-    return bsn_refusal(bsn) if bsn else special_category_refusal(findings)
+    refused = [f for f in findings if f.category == BSN] or list(findings)
+    if refused[0].category == BSN:
+        code, details = "bsn_not_allowed", [{"field": f.field, "message": "contains a BSN"}
+                                            for f in refused]
+        message = tr("The field {fields} contains what is a Dutch citizen service number (BSN). "
+                     "A BSN may only be stored when your organisation has a separate written "
+                     "agreement for it; remove it and try again.",
+                     fields=", ".join(f"'{f.field}'" for f in refused))
+    else:
+        code, details = "special_category_not_allowed", [
+            {"field": f.field, "category": f.category,
+             "message": f"holds {CATEGORY_NAMES[f.category]} data"} for f in refused]
+        message = tr("The field {fields} holds what reads as special-category personal data. It "
+                     "may only be stored when your organisation has a separate written agreement "
+                     "for it; leave it out and try again.",
+                     fields="; ".join(f"'{f.field}' ({CATEGORY_NAMES[f.category]})"
+                                      for f in refused))
+    return ApiError(422, code, message, details=details)
 
 
 def check(value: Any, *, allowed: bool, special: bool = True) -> list[Finding]:
@@ -351,7 +343,7 @@ def check(value: Any, *, allowed: bool, special: bool = True) -> list[Finding]:
 def refuse_bsn(value: Any, *, allowed: bool) -> None:
     """The BSN half of `check` (for input that may hold nothing but a BSN of concern)."""
     if not allowed and (fields := bsn_fields(value)):
-        raise bsn_refusal(fields)
+        raise refusal([Finding(field, BSN) for field in fields])
 
 
 # --- the agreement, held by training-records -------------------------------------------------

@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 
+from privacy_kit.calls import service_client
 from privacy_kit.consumer import Subscription, on, subscribe
 from privacy_kit.protocol import ErasureJobCompleted, Event, SubjectRestrictionConfirmed
 from subject_rights import clients
@@ -29,8 +29,8 @@ def subscriptions(settings: Settings) -> list[Subscription]:
                    VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
                 job_id, event.occurred_at, event.payload.stores, event.payload.erased)
             return
-        async with httpx.AsyncClient() as http:  # a failure is retried by the consumer
-            job = await clients.erasure_job(http, settings, job_id)
+        # A failure is retried by the consumer.
+        job = await clients.erasure_job(service_client(), settings, job_id)
         await flows.finish_erasure_case(conn, job_id, job)
 
     async def on_confirmed(

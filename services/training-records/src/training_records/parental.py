@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from privacy_kit.auth import mint_service_token
+from privacy_kit.calls import service_client
 from privacy_kit.errors import ApiError
 from privacy_kit.guards import AMSTERDAM
 from training_records.participants.models import ParentalConsent
@@ -38,12 +39,10 @@ async def record(
             "guardian_reference": consent.guardian_reference or f"checked by {verified_by}",
             "verified_by": verified_by}
     try:
-        async with httpx.AsyncClient(
-            base_url=settings.store_urls["consent"], timeout=settings.consent_timeout_s,
-            headers={"Authorization": f"Bearer {mint_service_token(settings)}"},
-        ) as client:
-            response = await client.post(f"/internal/subjects/{subject_id}/parental-consents",
-                                         json=body)
+        response = await service_client().post(
+            f"{settings.store_urls['consent']}/internal/subjects/{subject_id}/parental-consents",
+            json=body, timeout=settings.consent_timeout_s,
+            headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
         response.raise_for_status()
         held = response.json()
         return {"id": str(held["id"]), "recorded_in": RECORDED_IN,

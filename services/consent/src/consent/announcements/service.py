@@ -21,6 +21,7 @@ from consent.announcements.models import Acceptance, AnnouncementSummary, Recipi
 from consent.ledger.models import Actor
 from consent.settings import Settings
 from privacy_kit.auth import mint_service_token
+from privacy_kit.calls import service_client
 from privacy_kit.errors import ApiError
 from privacy_kit.messages import queue_message
 from privacy_kit.paging import Page, PageParams, page_of
@@ -63,12 +64,12 @@ async def fetch_contacts(
     """Addresses training-records knows for these subjects; None when it cannot answer."""
     headers = {"Authorization": f"Bearer {mint_service_token(settings)}"}
     try:
-        async with httpx.AsyncClient(base_url=settings.store_urls["training-records"],
-                                     headers=headers, timeout=settings.contacts_timeout_s) as client:
-            response = await client.post("/internal/contact-addresses", json={
-                "subject_ids": subject_ids, "purpose": "policy announcement (O14)"})
-            response.raise_for_status()
-            return {c["subject_id"]: c for c in response.json()["contacts"]}
+        response = await service_client().post(
+            f"{settings.store_urls['training-records']}/internal/contact-addresses",
+            json={"subject_ids": subject_ids, "purpose": "policy announcement (O14)"},
+            headers=headers, timeout=settings.contacts_timeout_s)
+        response.raise_for_status()
+        return {c["subject_id"]: c for c in response.json()["contacts"]}
     except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
         log.warning("training-records could not give addresses (%s: %s); trying again later",
                     type(exc).__name__, exc)

@@ -1,6 +1,7 @@
-"""Whose participant is this? (O17) Training-records knows which tenant a person belongs to;
-retention asks it with a service token when a subject job is made, so a legal hold on the
-tenant also holds the erasure of each of its people.
+"""Whose participant is this? (O17, O23) Training-records knows which tenant a person belongs
+to; retention asks it with a service token when a subject job is made, so a legal hold on the
+tenant also holds the erasure of each of its people, and a Beheerder erases only a participant
+of their own tenant.
 
 Asked over HTTP rather than kept as a replicated mapping: the answer is current (a person
 registered a second ago is found) and retention keeps no copy of who belongs where.
@@ -8,6 +9,7 @@ registered a second ago is found) and retention keeps no copy of who belongs whe
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -21,9 +23,9 @@ class TenantUnresolved(Exception):
     """Training-records could not be asked (down, slow, or an unexpected answer)."""
 
 
-async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | None:
-    """The tenant of a participant (or Beheerder), or None when training-records holds no such
-    person (e.g. a visitor known only to consent, or a person already erased there)."""
+async def subject_person(settings: ServiceSettings, subject_id: str) -> dict[str, Any] | None:
+    """What training-records says of a person (`kind`, `tenant_id`), or None when it holds no
+    such person (e.g. a visitor known only to consent, or a person already erased there)."""
     url = f"{settings.training_records_url}/internal/subjects/{quote(subject_id, safe='')}/tenant"
     try:
         answer = await service_client().get(
@@ -34,5 +36,13 @@ async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | No
         return None
     if answer.status_code != 200:
         raise TenantUnresolved(f"HTTP {answer.status_code}")
-    tenant = answer.json().get("tenant_id")
+    person: dict[str, Any] = answer.json()
+    return person
+
+
+async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | None:
+    """The tenant of a participant (or Beheerder), or None when training-records holds no such
+    person."""
+    person = await subject_person(settings, subject_id)
+    tenant = person.get("tenant_id") if person else None
     return str(tenant) if tenant else None

@@ -15,6 +15,7 @@ import httpx
 
 from privacy_kit import guards
 from privacy_kit.auth import Principal, forbidden
+from privacy_kit.calls import service_client
 from privacy_kit.errors import ApiError
 from privacy_kit.holds import refuse_if_held
 from privacy_kit.i18n import Joined
@@ -406,13 +407,7 @@ async def complete_erasure(
     job_id: uuid.UUID,
 ) -> asyncpg.Record | None:
     """The job is complete: the case carries its certificate and what was kept (O25)."""
-    own_client = client is None
-    http = client or httpx.AsyncClient()
-    try:
-        job = await clients.erasure_job(http, settings, job_id)
-    finally:
-        if own_client:
-            await http.aclose()
+    job = await clients.erasure_job(client or service_client(), settings, job_id)
     async with conn.transaction():
         await _lock_job(conn, job_id)
         return await finish_erasure_case(conn, job_id, job)
