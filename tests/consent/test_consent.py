@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -91,6 +92,30 @@ async def test_o11_withdrawal_keeps_the_earlier_record_and_the_chain_verifies(co
                                       headers=me(sub))).json()
     assert check == {"subject_id": sub, "valid": True, "records": 2,
                      "head_hash": withdrawn["hash"], "problems": []}
+
+
+async def test_o11_changes_arriving_at_once_keep_one_linear_chain(consent) -> None:
+    """The subject's chain lock is taken with the purpose lookup: twelve changes sent together
+    still get twelve consecutive chain positions, each linked to the one before."""
+    sub = new_subject()
+    purposes = ("analytics", "newsletter", "advertising")
+    answers = await asyncio.gather(*(
+        put(consent, sub, purposes[i % 3], {"granted": i % 2 == 0}) for i in range(12)))
+    assert [a.status_code for a in answers] == [200] * 12, [a.text for a in answers]
+    history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history",
+                                        headers=me(sub))).json()["items"]
+    assert [r["chain_index"] for r in history] == list(range(12))
+    assert all(r["prev_hash"] == before["hash"] for before, r in zip(history, history[1:]))
+    check = (await consent.client.get(f"/v1/subjects/{sub}/consents/verification",
+                                      headers=me(sub))).json()
+    assert check["valid"] is True and check["records"] == 12
+
+
+async def test_o9_a_change_of_an_unknown_purpose_takes_no_lock_and_is_404(consent) -> None:
+    sub = new_subject()
+    missing = await put(consent, sub, "no-such-purpose", {"granted": True})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "purpose_not_found"
+    assert (await put(consent, sub, "analytics", {"granted": True})).status_code == 200
 
 
 async def test_o11_tampering_with_a_stored_record_fails_verification(consent) -> None:

@@ -165,7 +165,11 @@ async def retire_purpose(
 
 
 async def current_policy_version(*, conn: asyncpg.Connection) -> str:
-    version = await conn.fetchval(CURRENT_POLICY_SQL)
+    return in_force(await conn.fetchval(CURRENT_POLICY_SQL))
+
+
+def in_force(version: str | None) -> str:
+    """The version `CURRENT_POLICY_SQL` found, or 409 when none is in force yet."""
     if version is None:
         raise ApiError(409, "no_policy_in_force", tr("No policy version is in force yet."))
     return str(version)

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from consent import events
-from consent.catalogue.service import CURRENT_POLICY_SQL, current_policy_version
+from consent.catalogue.service import CURRENT_POLICY_SQL, current_policy_version, in_force
 from consent.ledger import chain
 from consent.ledger.models import (
     Actor,
@@ -32,6 +32,9 @@ from privacy_kit.auth import Principal, forbidden
 from privacy_kit.errors import ApiError
 from privacy_kit.paging import PageParams
 from privacy_kit.sorting import ALL_ROWS, Ordering, SortOrder
+
+# The subject's chain lock, for a select list: `param` is the subject id's placeholder.
+CHAIN_LOCK_SQL = "pg_advisory_xact_lock(hashtextextended({param}, 27560)) IS NULL AS chain_locked"
 
 RECORD_COLUMNS = """id, subject_id, chain_index, purpose_id, granted, policy_version, method,
     actor_sub, actor_role, on_behalf, tenant_id, parental_consent_id, gpc, recorded_at,
@@ -177,9 +180,9 @@ async def check_parental_consent(
 
 
 async def _policy_for(
-    *, conn: asyncpg.Connection, change: ConsentChange, actor: Actor
+    *, conn: asyncpg.Connection, change: ConsentChange, actor: Actor, current: str | None
 ) -> str:
-    current = await current_policy_version(conn=conn)
+    current = in_force(current)
     if change.policy_version is None or change.policy_version == current:
         return current
     if change.method != "import" or not actor.on_behalf:
@@ -200,11 +203,13 @@ async def append_record(
     *, conn: asyncpg.Connection, subject_id: str, purpose_id: str, granted: bool,
     policy_version: str, method: str, actor: Actor, ledger_key: str,
     tenant_id: str | None = None, parental_consent_id: uuid.UUID | None = None,
-    gpc: bool = False,
+    gpc: bool = False, chain_locked: bool = False,
 ) -> ConsentRecordRead:
     """Append one record to the subject's chain, sealed with the ledger key (O11). The advisory
-    lock keeps the chain linear when two requests for one person arrive at once."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 27560))", subject_id)
+    lock keeps the chain linear when two requests for one person arrive at once; a caller that
+    took it already in this transaction (`CHAIN_LOCK_SQL`) says `chain_locked`."""
+    if not chain_locked:
+        await conn.execute(f"SELECT {CHAIN_LOCK_SQL.format(param='$1')}", subject_id)
     head = await conn.fetchrow(
         """SELECT chain_index, hash FROM consent_record WHERE subject_id = $1
            ORDER BY chain_index DESC LIMIT 1""",
@@ -236,9 +241,13 @@ async def record_change(
     ledger_key: str,
 ) -> ConsentRecordWritten:
     """Append the change to the ledger and announce the purpose's new effective state."""
+    # One round trip for the purpose, the version in force and the subject's chain lock (taken
+    # only when the purpose exists; released with the transaction, whatever is refused below).
     purpose = await conn.fetchrow(
-        "SELECT retired_at IS NOT NULL AS retired, gpc_refusal FROM purpose WHERE id = $1",
-        purpose_id,
+        f"""SELECT retired_at IS NOT NULL AS retired, gpc_refusal,
+                   ({CURRENT_POLICY_SQL}) AS current_policy, {CHAIN_LOCK_SQL.format(param="$2")}
+            FROM purpose WHERE id = $1""",
+        purpose_id, subject_id,
     )
     if purpose is None:
         raise ApiError(404, "purpose_not_found", f"There is no purpose '{purpose_id}'.")
@@ -251,14 +260,15 @@ async def record_change(
         raise ApiError(422, "tenant_from_token", "tenant_id comes from your token; leave it out.")
     await check_parental_consent(conn=conn, subject_id=subject_id, change=change,
                                  age_of_consent=age_of_consent)
-    policy_version = await _policy_for(conn=conn, change=change, actor=actor)
+    policy_version = await _policy_for(conn=conn, change=change, actor=actor,
+                                       current=purpose["current_policy"])
     # O12: a GPC signal refuses these purposes, even in a request that would grant them.
     gpc = gpc_signal and purpose["gpc_refusal"] and change.granted
     record = await append_record(
         conn=conn, subject_id=subject_id, purpose_id=purpose_id,
         granted=change.granted and not gpc, policy_version=policy_version, method=change.method,
         actor=actor, ledger_key=ledger_key, tenant_id=change.tenant_id if actor.on_behalf else token_tenant,
-        parental_consent_id=change.parental_consent_id, gpc=gpc,
+        parental_consent_id=change.parental_consent_id, gpc=gpc, chain_locked=True,
     )
     effective = (await effective_state(conn=conn, subject_id=subject_id)).consents[purpose_id]
     await events.consent_changed(conn, subject_id=subject_id, purpose=purpose_id,
