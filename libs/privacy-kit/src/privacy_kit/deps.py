@@ -14,7 +14,13 @@ from privacy_kit.settings import ServiceSettings
 async def db_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request; the view owns the transaction."""
     async with request.app.state.pool.acquire() as conn:
-        yield conn
+        try:
+            yield conn
+        except asyncpg.InternalClientError:
+            # Its protocol state is broken (the server went away while it was idle in the
+            # pool): never lend it again; the pool opens a new one when it can.
+            conn.terminate()
+            raise
 
 
 DbConn = Annotated[asyncpg.Connection, Depends(db_conn)]

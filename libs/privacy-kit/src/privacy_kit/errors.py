@@ -115,6 +115,10 @@ def install_error_handlers(app: FastAPI) -> None:
     # after answering, and uvicorn then closes the keep-alive connection under the gateway.
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(asyncpg.InterfaceError, _unavailable)
+    # A pooled connection whose server went away while it sat idle: the server's farewell is
+    # still being read when the next request starts on it (asyncpg: "cannot switch to state
+    # 15; another operation (2) is in progress"). The database is away: 503, not 500.
+    app.add_exception_handler(asyncpg.InternalClientError, _unavailable)
     app.add_exception_handler(OSError, _unavailable)
     app.add_exception_handler(OverflowError, _out_of_range)  # type: ignore[arg-type]
     app.add_exception_handler(UnicodeError, _not_unicode)  # type: ignore[arg-type]
