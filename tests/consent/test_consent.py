@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -105,7 +106,7 @@ async def test_o11_changes_arriving_at_once_keep_one_linear_chain(consent) -> No
     history = (await consent.client.get(f"/v1/subjects/{sub}/consents/history",
                                         headers=me(sub))).json()["items"]
     assert [r["chain_index"] for r in history] == list(range(12))
-    assert all(r["prev_hash"] == before["hash"] for before, r in zip(history, history[1:]))
+    assert all(r["prev_hash"] == before["hash"] for before, r in itertools.pairwise(history))
     check = (await consent.client.get(f"/v1/subjects/{sub}/consents/verification",
                                       headers=me(sub))).json()
     assert check["valid"] is True and check["records"] == 12

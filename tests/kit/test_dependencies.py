@@ -24,8 +24,9 @@ APPS = ("consent.main", "retention.main", "breach.main", "training_records.main"
 
 
 def _runs_on_the_loop(call: Any) -> bool:
-    return (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
-            or inspect.iscoroutinefunction(getattr(call, "__call__", None)))
+    # A function, or an instance whose class defines __call__ (e.g. an `Ordering`).
+    target = call if inspect.isroutine(call) else type(call).__call__
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
 
 
 def _routes(routes: list[Any]) -> Iterator[APIRoute]:
