@@ -40,6 +40,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.seed import assign_with_results, two_consents_each
 from breach.register.models import REGISTER_EXAMPLE
@@ -111,13 +112,16 @@ async def _post_job(gw: httpx.AsyncClient, subject: uuid.UUID) -> str:
         try:
             job = await gw.post("/v1/erasure-jobs", headers=DPO, json={
                 "scope": "subject", "subject_id": str(subject), "reason": "bench"})
-            break
+            if job.status_code not in (502, 503, 504) or attempt == 2:
+                break
+            # Told to try again (503), or the gateway gave up waiting (504): as a platform
+            # would, post again; counted, since a healthy run needs none.
         except (httpx.ReadError, httpx.RemoteProtocolError):
             # A kept-alive connection closed under us; the job may exist, a second one for the
             # same subject completes as well (only the answered id is counted).
             if attempt == 2:
                 raise
-            RETRIED[0] += 1
+        RETRIED[0] += 1
     job.raise_for_status()
     return str(job.json()["id"])
 
@@ -167,6 +171,39 @@ async def throughput(gw: httpx.AsyncClient, retention_dsn: str, people: list[uui
             "posts_retried": RETRIED[0]}
 
 
+def _cpu_seconds(stack: Stack, broker: Tansu, pg_dir: Path) -> dict[int, tuple[str, float]]:
+    """CPU time (user + system) so far of every process of the suite, by pid: the services and
+    the gateway by name, PostgreSQL's postmaster and backends as `postgres`, the broker."""
+    pids = {child.process.pid: child.name for child in stack._children}
+    if broker.process is not None:
+        pids[broker.process.pid] = "tansu"
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and str(pg_dir) in " ".join(proc.info["cmdline"] or ()):
+            pids[proc.pid] = "postgres"
+            for backend in proc.children():
+                pids[backend.pid] = "postgres"
+    seconds = {}
+    for pid, name in pids.items():
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        seconds[pid] = (name, times.user + times.system)
+    return seconds
+
+
+def _cpu_per_job(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
+                 jobs: int) -> dict[str, float]:
+    """Milliseconds of CPU per job, by process, over the throughput phase (backends that
+    ended meanwhile are not counted; the pooled ones live through the run)."""
+    spent: dict[str, float] = {}
+    for pid, (name, cpu) in after.items():
+        spent[name] = spent.get(name, 0.0) + cpu - before.get(pid, (name, 0.0))[1]
+    per_job = {name: round(1000 * cpu / max(jobs, 1), 2) for name, cpu in sorted(spent.items())}
+    per_job["total"] = round(sum(per_job.values()), 2)
+    return per_job
+
+
 def _profile(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
     """py-spy on every process of the suite while the jobs run: one folded-stack file each
     (`<name>.txt`, for flame graphs or `sort | head`)."""
@@ -210,10 +247,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "worst": round(ms[-1]), "best": round(ms[0]), "rounds": args.rounds}
             if args.jobs:
                 profilers = _profile(stack, args.profile) if args.profile else []
+                cpu_before = _cpu_seconds(stack, broker, home / "pg")
                 try:
                     results["throughput"] = await throughput(
                         gw, stack.database_urls["retention"], people[:args.jobs],
                         args.concurrency, args.timeout)
+                    results["cpu_ms_per_job"] = _cpu_per_job(
+                        cpu_before, _cpu_seconds(stack, broker, home / "pg"), args.jobs)
                 finally:
                     for profiler in profilers:
                         profiler.send_signal(signal.SIGINT)
@@ -235,6 +275,8 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"{tp['jobs']} subject erasures in flight: posted in {tp['posted_s']} s, "
               f"{tp['completed']} completed after {tp['all_completed_s'] or args.timeout} s: "
               f"{tp['erasures_per_s']} erasures/s")
+        print("CPU per job (ms): " + ", ".join(
+            f"{name} {ms}" for name, ms in results.get("cpu_ms_per_job", {}).items()))
     summary = {"erasures_per_s": tp.get("erasures_per_s"), "round_trip_ms_p50": rt["p50"],
                "jobs": tp.get("jobs", 0)}
     print("RESULT " + json.dumps(summary), flush=True)
