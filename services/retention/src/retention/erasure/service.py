@@ -102,8 +102,7 @@ async def create_job(
             raise UnderLegalHold
         # Asked of training-records, which knows who belongs where, where it takes part and
         # has ever started (announced its inventory): one that never ran holds no one.
-        if tenant_of is not None and "training-records" in stores and await conn.fetchval(
-                "SELECT 1 FROM store_inventory WHERE store = 'training-records'"):
+        if tenant_of is not None and "training-records" in stores and await _tenants_known(conn):
             try:
                 subject_tenant = await tenant_of(request.subject_id)
             except TenantUnresolved:
@@ -126,6 +125,19 @@ async def create_job(
                            trigger=trigger, requested_by=requested_by, secret=secret,
                            deadline=deadline, source=source, held=held,
                            subject_tenant=subject_tenant)
+
+
+async def _tenants_known(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT 1 FROM store_inventory WHERE store = 'training-records'"))
+
+
+async def asks_tenant(*, conn: asyncpg.Connection, expected: list[str]) -> bool:
+    """Whether `create_job` would ask training-records whose participant a subject is: it takes
+    part in subject jobs (expected, or declared personal data) and has announced itself. Lets a
+    view ask before it takes a pooled connection for the job (the answer goes in `tenant_of`)."""
+    return "training-records" in await stores_to_reach(conn=conn, expected=expected) \
+        and await _tenants_known(conn)
 
 
 async def start_job(
