@@ -497,22 +497,28 @@ async def reemit_overdue(
     Stores answer a repeated request as the first (they erase what is left, nothing twice), and
     only their first answer counts."""
     jobs = await conn.fetch(
-        """SELECT id, reemitted, deadline_at < now() AS late,
+        """SELECT id, reemitted, created_at, deadline_at < now() AS late,
                   request_scope::text AS request_scope FROM erasure_job
            WHERE status IN ('pending', 'stuck')
              AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
            FOR UPDATE SKIP LOCKED""",
         first_after,
     )
-    busy = await _busy_stores(conn, since=first_after) if jobs else set()
+    # A store that answered jobs lately, but none made after this one (with `first_after` of
+    # slack for partitions that run ahead of others), is working through a queue towards it:
+    # behind, not deaf, and asking again would only lengthen its queue (under a mass erasure,
+    # several times over). One that answered newer jobs but not this one lost the request; one
+    # that answered nothing for three pauses may be down: both are asked again.
+    answered = await _answered_up_to(conn, since=3 * first_after) if jobs else {}
     asked = 0
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
-        if not job["late"] and all(r["store"] in busy for r in pending):
-            # Every missing store is answering other jobs: it is behind, not deaf. Asking again
-            # would only double its queue (under a mass erasure, several times over).
+        if not job["late"] and all(
+                r["store"] in answered
+                and answered[r["store"]] < job["created_at"] + first_after for r in pending):
+            # Every missing store is behind: it is not asked again for now.
             await conn.execute(
                 "UPDATE erasure_job SET reemit_at = now() + $2::interval WHERE id = $1",
                 job["id"], first_after)
@@ -540,12 +546,21 @@ async def reemit_overdue(
     return asked
 
 
-async def _busy_stores(conn: asyncpg.Connection, *, since: timedelta) -> set[str]:
-    """Stores that answered an open job within `since`: their consumer is working through a
-    queue. Only open jobs are looked at (few, and indexed), never the whole history."""
+async def _answered_up_to(conn: asyncpg.Connection, *, since: timedelta) -> dict[str, datetime]:
+    """Per store that answered any job within `since`: the creation time of the newest job it
+    answered. Open jobs and the jobs completed within `since` are looked at (few, and indexed),
+    never the whole history; the completed ones count because the slowest store's answer is
+    the one that completes a job."""
     rows = await conn.fetch(
-        """SELECT DISTINCT s.store FROM erasure_job j
-           JOIN erasure_job_store s ON s.job_id = j.id
-           WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval""",
+        """SELECT store, max(created_at) AS newest FROM (
+               SELECT s.store, j.created_at FROM erasure_job j
+               JOIN erasure_job_store s ON s.job_id = j.id
+               WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval
+               UNION ALL
+               SELECT s.store, j.created_at FROM erasure_job j
+               JOIN erasure_job_store s ON s.job_id = j.id
+               WHERE j.completed_at > now() - $1::interval
+                 AND s.acknowledged_at > now() - $1::interval) answered
+           GROUP BY store""",
         since)
-    return {r["store"] for r in rows}
+    return {r["store"]: r["newest"] for r in rows}
