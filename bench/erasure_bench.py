@@ -204,6 +204,18 @@ def _cpu_per_job(before: dict[int, tuple[str, float]], after: dict[int, tuple[st
     return per_job
 
 
+async def _commits(stack: Stack) -> dict[str, int]:
+    """Transactions committed so far in each service's database (each one a WAL flush, unless
+    it wrote nothing or committed without waiting)."""
+    names = {stack.database_name(service): service for service in stack.services}
+    conn = await asyncpg.connect(stack.admin_dsn)
+    try:
+        rows = await conn.fetch("SELECT datname, xact_commit FROM pg_stat_database")
+    finally:
+        await conn.close()
+    return {names[r["datname"]]: int(r["xact_commit"]) for r in rows if r["datname"] in names}
+
+
 def _profile(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
     """py-spy on every process of the suite while the jobs run: one folded-stack file each
     (`<name>.txt`, for flame graphs or `sort | head`)."""
@@ -248,12 +260,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if args.jobs:
                 profilers = _profile(stack, args.profile) if args.profile else []
                 cpu_before = _cpu_seconds(stack, broker, home / "pg")
+                commits_before = await _commits(stack)
                 try:
                     results["throughput"] = await throughput(
                         gw, stack.database_urls["retention"], people[:args.jobs],
                         args.concurrency, args.timeout)
                     results["cpu_ms_per_job"] = _cpu_per_job(
                         cpu_before, _cpu_seconds(stack, broker, home / "pg"), args.jobs)
+                    # Read after the CPU, so that these reads are not in it; the bench's own
+                    # polling of retention's database adds a few commits there.
+                    results["commits_per_job"] = {
+                        name: round((n - commits_before.get(name, 0)) / max(args.jobs, 1), 1)
+                        for name, n in (await _commits(stack)).items()}
                 finally:
                     for profiler in profilers:
                         profiler.send_signal(signal.SIGINT)
@@ -275,6 +293,8 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"{tp['jobs']} subject erasures in flight: posted in {tp['posted_s']} s, "
               f"{tp['completed']} completed after {tp['all_completed_s'] or args.timeout} s: "
               f"{tp['erasures_per_s']} erasures/s")
+        print("commits per job: " + ", ".join(
+            f"{name} {n}" for name, n in results.get("commits_per_job", {}).items()))
         print("CPU per job (ms): " + ", ".join(
             f"{name} {ms}" for name, ms in results.get("cpu_ms_per_job", {}).items()))
     summary = {"erasures_per_s": tp.get("erasures_per_s"), "round_trip_ms_p50": rt["p50"],
