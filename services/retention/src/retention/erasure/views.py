@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,12 +47,9 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, re
     try:
         if body.scope == "subject" and body.subject_id is not None:
             # O17: training-records is asked whose participant this is before a pooled
-            # connection is taken for the job, so that none waits on another service meanwhile
-            # (under a burst of jobs the pool, not the CPU, was the limit). The holds are still
-            # read in the job's own transaction.
-            async with pool.acquire() as conn:
-                asks = await service.asks_tenant(conn=conn, expected=settings.expected_stores)
-            if asks:
+            # connection is taken for the job, so that none of retention's ten waits on another
+            # service meanwhile. The holds are still read in the job's own transaction.
+            if await _asks_tenant(pool, settings.expected_stores):
                 tenant_of = _answered(await subject_tenant(settings, body.subject_id))
         async with pool.acquire() as conn:
             async with conn.transaction():
@@ -86,6 +84,25 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, re
                        tr("This data is under a legal hold and is kept until the hold is released.")) from exc
     assert job is not None
     return job
+
+
+# Whether subject jobs ask training-records, as read at most a few seconds ago, per pool. Only
+# a hint for asking early: create_job decides again on the inventory it reads itself, and asks
+# training-records then (inside its transaction) where the hint said no. Read through the pool
+# on every job, a second wait for a connection made the slowest of 100 requests at once
+# outlive the gateway's timeout.
+_HINT_S = 5.0
+_hints: dict[int, tuple[float, bool]] = {}
+
+
+async def _asks_tenant(pool: asyncpg.Pool, expected: list[str]) -> bool:
+    now = time.monotonic()
+    hint = _hints.get(id(pool))
+    if hint is None or hint[0] < now:
+        async with pool.acquire() as conn:
+            hint = (now + _HINT_S, await service.asks_tenant(conn=conn, expected=expected))
+        _hints[id(pool)] = hint
+    return hint[1]
 
 
 def _answered(tenant: str | None) -> service.TenantOf:
