@@ -15,7 +15,9 @@ Measured:
   certificate signed), `--rounds` times after one warm-up;
 - throughput: `--jobs` subject erasure jobs posted through the gateway by `--concurrency`
   clients at once (all of them in flight together), from the first request until the last job
-  is `completed` (read from retention's `completed_at`) → erasures per second.
+  is `completed` (read from retention's `completed_at`) → erasures per second; with the CPU
+  time per job of every process (services, gateway, PostgreSQL, broker) and the commits per job
+  in each service's database over that phase.
 
 The last line is `RESULT {json}` for `python -m bench`.
 
