@@ -252,6 +252,7 @@ async def test_o25_a_store_behind_its_queue_is_not_asked_again_one_that_lost_a_r
             await conn.execute("DELETE FROM erasure_job_store WHERE job_id = $1 AND store <> $2",
                                job_id, store)
             await conn.execute("""UPDATE erasure_job SET created_at = now() - make_interval(
+                                      secs => $2), deadline_at = deadline_at - make_interval(
                                       secs => $2) WHERE id = $1""", job_id, age_s)
             return job_id
 

@@ -508,14 +508,16 @@ async def reemit_overdue(
     Stores answer a repeated request as the first (they erase what is left, nothing twice), and
     only their first answer counts."""
     jobs = await conn.fetch(
-        """SELECT id, reemitted, created_at, deadline_at < now() AS late,
+        """SELECT id, reemitted, deadline_at < now() AS late,
+                  -- when the stores were asked: made, or started after a hold (a fresh deadline)
+                  greatest(created_at, deadline_at - $2::interval) AS asked_at,
                   request_scope::text AS request_scope FROM erasure_job
            WHERE status IN ('pending', 'stuck')
              AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
            FOR UPDATE SKIP LOCKED""",
-        first_after,
+        first_after, deadline,
     )
-    # A store that answered jobs lately, but none made after this one (with `first_after` of
+    # A store that answered jobs lately, but none made after this one was asked (`first_after` of
     # slack for partitions that run ahead of others), is working through a queue towards it:
     # behind, not deaf, and asking again would only lengthen its queue (under a mass erasure,
     # several times over). One that answered newer jobs but not this one lost the request; one
@@ -528,7 +530,7 @@ async def reemit_overdue(
         )
         if not job["late"] and all(
                 r["store"] in answered
-                and answered[r["store"]] < job["created_at"] + first_after for r in pending):
+                and answered[r["store"]] < job["asked_at"] + first_after for r in pending):
             # Every missing store is behind: it is not asked again for now.
             await conn.execute(
                 "UPDATE erasure_job SET reemit_at = now() + $2::interval WHERE id = $1",
