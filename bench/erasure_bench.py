@@ -15,7 +15,9 @@ Measured:
   certificate signed), `--rounds` times after one warm-up;
 - throughput: `--jobs` subject erasure jobs posted through the gateway by `--concurrency`
   clients at once (all of them in flight together), from the first request until the last job
-  is `completed` (read from retention's `completed_at`) → erasures per second.
+  is `completed` (read from retention's `completed_at`) → erasures per second; with the CPU
+  time per job of every process (services, gateway, PostgreSQL, broker) and the commits per job
+  in each service's database over that phase.
 
 The last line is `RESULT {json}` for `python -m bench`.
 
@@ -40,6 +42,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.seed import (
     access_requests,
@@ -104,13 +107,16 @@ async def _post_job(gw: httpx.AsyncClient, subject: uuid.UUID) -> str:
         try:
             job = await gw.post("/v1/erasure-jobs", headers=DPO, json={
                 "scope": "subject", "subject_id": str(subject), "reason": "bench"})
-            break
+            if job.status_code not in (502, 503, 504) or attempt == 2:
+                break
+            # Told to try again (503), or the gateway gave up waiting (504): as a platform
+            # would, post again; counted, since a healthy run needs none.
         except (httpx.ReadError, httpx.RemoteProtocolError):
             # A kept-alive connection closed under us; the job may exist, a second one for the
             # same subject completes as well (only the answered id is counted).
             if attempt == 2:
                 raise
-            RETRIED[0] += 1
+        RETRIED[0] += 1
     job.raise_for_status()
     return str(job.json()["id"])
 
@@ -160,6 +166,51 @@ async def throughput(gw: httpx.AsyncClient, retention_dsn: str, people: list[uui
             "posts_retried": RETRIED[0]}
 
 
+def _cpu_seconds(stack: Stack, broker: Tansu, pg_dir: Path) -> dict[int, tuple[str, float]]:
+    """CPU time (user + system) so far of every process of the suite, by pid: the services and
+    the gateway by name, PostgreSQL's postmaster and backends as `postgres`, the broker."""
+    pids = {child.process.pid: child.name for child in stack._children}
+    if broker.process is not None:
+        pids[broker.process.pid] = "tansu"
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and str(pg_dir) in " ".join(proc.info["cmdline"] or ()):
+            pids[proc.pid] = "postgres"
+            for backend in proc.children():
+                pids[backend.pid] = "postgres"
+    seconds = {}
+    for pid, name in pids.items():
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        seconds[pid] = (name, times.user + times.system)
+    return seconds
+
+
+def _cpu_per_job(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
+                 jobs: int) -> dict[str, float]:
+    """Milliseconds of CPU per job, by process, over the throughput phase (backends that
+    ended meanwhile are not counted; the pooled ones live through the run)."""
+    spent: dict[str, float] = {}
+    for pid, (name, cpu) in after.items():
+        spent[name] = spent.get(name, 0.0) + cpu - before.get(pid, (name, 0.0))[1]
+    per_job = {name: round(1000 * cpu / max(jobs, 1), 2) for name, cpu in sorted(spent.items())}
+    per_job["total"] = round(sum(per_job.values()), 2)
+    return per_job
+
+
+async def _commits(stack: Stack) -> dict[str, int]:
+    """Transactions committed so far in each service's database (each one a WAL flush, unless
+    it wrote nothing or committed without waiting)."""
+    names = {stack.database_name(service): service for service in stack.services}
+    conn = await asyncpg.connect(stack.admin_dsn)
+    try:
+        rows = await conn.fetch("SELECT datname, xact_commit FROM pg_stat_database")
+    finally:
+        await conn.close()
+    return {names[r["datname"]]: int(r["xact_commit"]) for r in rows if r["datname"] in names}
+
+
 def _profile(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
     """py-spy on every process of the suite while the jobs run: one folded-stack file each
     (`<name>.txt`, for flame graphs or `sort | head`)."""
@@ -203,10 +254,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "worst": round(ms[-1]), "best": round(ms[0]), "rounds": args.rounds}
             if args.jobs:
                 profilers = _profile(stack, args.profile) if args.profile else []
+                cpu_before = _cpu_seconds(stack, broker, home / "pg")
+                commits_before = await _commits(stack)
                 try:
                     results["throughput"] = await throughput(
                         gw, stack.database_urls["retention"], people[:args.jobs],
                         args.concurrency, args.timeout)
+                    results["cpu_ms_per_job"] = _cpu_per_job(
+                        cpu_before, _cpu_seconds(stack, broker, home / "pg"), args.jobs)
+                    # Read after the CPU, so that these reads are not in it; the bench's own
+                    # polling of retention's database adds a few commits there.
+                    results["commits_per_job"] = {
+                        name: round((n - commits_before.get(name, 0)) / max(args.jobs, 1), 1)
+                        for name, n in (await _commits(stack)).items()}
                 finally:
                     for profiler in profilers:
                         profiler.send_signal(signal.SIGINT)
@@ -228,6 +288,10 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"{tp['jobs']} subject erasures in flight: posted in {tp['posted_s']} s, "
               f"{tp['completed']} completed after {tp['all_completed_s'] or args.timeout} s: "
               f"{tp['erasures_per_s']} erasures/s")
+        print("commits per job: " + ", ".join(
+            f"{name} {n}" for name, n in results.get("commits_per_job", {}).items()))
+        print("CPU per job (ms): " + ", ".join(
+            f"{name} {ms}" for name, ms in results.get("cpu_ms_per_job", {}).items()))
     summary = {"erasures_per_s": tp.get("erasures_per_s"), "round_trip_ms_p50": rt["p50"],
                "jobs": tp.get("jobs", 0)}
     print("RESULT " + json.dumps(summary), flush=True)

@@ -223,3 +223,63 @@ async def test_o25_answers_handled_at_once_complete_the_job_exactly_once(module_
         assert await answer(stores[0]) is False
     finally:
         await pool.close()
+
+
+async def test_o25_a_store_behind_its_queue_is_not_asked_again_one_that_lost_a_request_is(
+    module_suite: Suite,
+) -> None:
+    """Past the first pause, a missing store is asked again when it answered newer jobs but not
+    this one (the request was lost) or nothing lately (it may be down); not while it is still
+    answering older jobs (behind: asking again would only lengthen its queue). Answers that
+    completed their job count as answers too."""
+    dsn = await module_suite.new_database("reask")
+    await migrate(dsn, MIGRATIONS)
+    conn = await asyncpg.connect(dsn)
+    first_after = timedelta(seconds=10)
+    try:
+        await conn.executemany(
+            "INSERT INTO store_inventory (store, categories, personal) VALUES ($1, '[]', true)",
+            [("slow",), ("lossy",), ("down",)])
+
+        async def job(age_s: int, store: str) -> uuid.UUID:
+            async with conn.transaction():
+                job_id = await service.create_job(
+                    conn=conn, request=ErasureJobCreate(scope="subject", subject_id=f"s-{age_s}",
+                                                        reason="test"),
+                    requested_by="test", trigger="test", secret=SECRET,
+                    deadline=timedelta(minutes=5), source="retention")
+            # Only `store` was asked; made `age_s` seconds ago.
+            await conn.execute("DELETE FROM erasure_job_store WHERE job_id = $1 AND store <> $2",
+                               job_id, store)
+            await conn.execute("""UPDATE erasure_job SET created_at = now() - make_interval(
+                                      secs => $2), deadline_at = deadline_at - make_interval(
+                                      secs => $2) WHERE id = $1""", job_id, age_s)
+            return job_id
+
+        async def answer(job_id: uuid.UUID) -> None:
+            async with conn.transaction():
+                await service.acknowledge(conn=conn, job_id=job_id,
+                                          store=await conn.fetchval(
+                                              "SELECT store FROM erasure_job_store "
+                                              "WHERE job_id = $1", job_id),
+                                          counts={}, erased=0, keys=SETTINGS.proof_keys,
+                                          source="retention")
+
+        # `slow` answers a job older than the overdue one: it is behind.
+        await answer(await job(40, "slow"))
+        slow_overdue = await job(20, "slow")
+        # `lossy` answers (and so completes) a job made well after the overdue one.
+        lossy_overdue = await job(30, "lossy")
+        await answer(await job(15, "lossy"))
+        # `down` has answered nothing lately.
+        down_overdue = await job(20, "down")
+        async with conn.transaction():
+            asked = await service.reemit_overdue(conn=conn, deadline=timedelta(minutes=5),
+                                                 source="retention", first_after=first_after)
+        assert asked == 2
+        reemitted = dict(await conn.fetch(
+            "SELECT id, reemitted FROM erasure_job WHERE id = ANY($1::uuid[])",
+            [slow_overdue, lossy_overdue, down_overdue]))
+        assert reemitted == {slow_overdue: 0, lossy_overdue: 1, down_overdue: 1}
+    finally:
+        await conn.close()

@@ -38,16 +38,17 @@ def subscriptions(settings: Settings) -> list[Subscription]:
 
     async def on_completed(conn: asyncpg.Connection, event: Event[ErasureCompleted]) -> None:
         answer = event.payload
-        if await replay.acknowledge(
-            conn=conn, item_id=answer.job_id, store=answer.store, counts=answer.counts,
-            erased=answer.erased, signing_key=settings.signing_key, source=settings.service_name,
-        ):
-            return  # an answer to a replayed erasure, not to a job
         finished = await service.acknowledge(
             conn=conn, job_id=answer.job_id, store=answer.store, counts=answer.counts,
             erased=answer.erased, held=answer.held, keys=settings.proof_keys,
             source=settings.service_name,
         )
+        if finished is None:  # no such job: an answer to a replayed erasure, or to nothing
+            await replay.acknowledge(
+                conn=conn, item_id=answer.job_id, store=answer.store, counts=answer.counts,
+                erased=answer.erased, signing_key=settings.signing_key,
+                source=settings.service_name)
+            return
         if not finished:
             return
         await sweeps.job_finished(conn=conn, job_id=answer.job_id)

@@ -48,7 +48,14 @@ async def stores_to_reach(
     announced itself or not, and every store that declared personal data; not those known to
     hold none. A category job reaches the stores that declare the category and the expected
     ones still unheard of (they may hold it)."""
-    rows = await conn.fetch("SELECT store, personal, categories FROM store_inventory")
+    return _stores_from(await _inventory(conn), expected, category)
+
+
+async def _inventory(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT store, personal, categories FROM store_inventory")
+
+
+def _stores_from(rows: list[asyncpg.Record], expected: list[str], category: str | None) -> list[str]:
     known = {r["store"]: r for r in rows}
     unheard = [s for s in expected if s not in known]
     if category is not None:
@@ -89,9 +96,9 @@ async def create_job(
         known = await known_categories(conn=conn)
         if request.category not in known:
             raise UnknownCategory(request.category, known)
-    stores = await stores_to_reach(conn=conn, expected=list(expected_stores or []),
-                                   category=request.category if request.scope == "category"
-                                   else None)
+    inventory = await _inventory(conn)
+    stores = _stores_from(inventory, list(expected_stores or []),
+                          request.category if request.scope == "category" else None)
     if not stores:
         raise NoStoresKnown
     subject_tenant: str | None = None
@@ -102,8 +109,7 @@ async def create_job(
             raise UnderLegalHold
         # Asked of training-records, which knows who belongs where, where it takes part and
         # has ever started (announced its inventory): one that never ran holds no one.
-        if tenant_of is not None and "training-records" in stores and await conn.fetchval(
-                "SELECT 1 FROM store_inventory WHERE store = 'training-records'"):
+        if tenant_of is not None and "training-records" in stores and _tenants_known(inventory):
             try:
                 subject_tenant = await tenant_of(request.subject_id)
             except TenantUnresolved:
@@ -126,6 +132,19 @@ async def create_job(
                            trigger=trigger, requested_by=requested_by, secret=secret,
                            deadline=deadline, source=source, held=held,
                            subject_tenant=subject_tenant)
+
+
+def _tenants_known(inventory: list[asyncpg.Record]) -> bool:
+    return any(r["store"] == "training-records" for r in inventory)
+
+
+async def asks_tenant(*, conn: asyncpg.Connection, expected: list[str]) -> bool:
+    """Whether `create_job` would ask training-records whose participant a subject is: it takes
+    part in subject jobs (expected, or declared personal data) and has announced itself. Lets a
+    view ask before it takes a pooled connection for the job (the answer goes in `tenant_of`)."""
+    inventory = await _inventory(conn)
+    return "training-records" in _stores_from(inventory, expected, None) \
+        and _tenants_known(inventory)
 
 
 async def start_job(
@@ -239,16 +258,19 @@ async def _request(
 async def acknowledge(
     *, conn: asyncpg.Connection, job_id: uuid.UUID, store: str, counts: dict[str, int],
     erased: int, keys: ProofKeys, source: str, held: dict[str, int] | None = None,
-) -> bool:
-    """Record a store's answer; returns True when this answer completed the job.
+) -> bool | None:
+    """Record a store's answer; returns True when this answer completed the job, None when
+    there is no such job (the answer may be to a replayed erasure, retention.replay).
 
     The job row is locked first, so answers handled at the same time are counted one after
     the other and exactly one of them completes the job. A stuck job completes too, once its
     last store answers; never before (O25).
     """
     job = await conn.fetchrow("SELECT * FROM erasure_job WHERE id = $1 FOR UPDATE", job_id)
-    if job is None or job["status"] not in ("pending", "stuck"):
-        return False  # unknown or already completed
+    if job is None:
+        return None
+    if job["status"] not in ("pending", "stuck"):
+        return False  # already completed
     # One statement after the lock: the answer, and every store's row as it was before it
     # (the statement's snapshot does not see its own update), so the answer is folded in here.
     answer = {"status": "completed", "counts": json.dumps(counts), "erased": erased,
@@ -412,10 +434,11 @@ async def _jobs_with_stores(
     follow_ups = await conn.fetch(
         """SELECT id, follows_job_id FROM erasure_job WHERE follows_job_id = ANY($1::uuid[])
            ORDER BY created_at, id""", ids)
+    holding = [j["held_by"] for j in jobs if j["status"] == "held" and j["held_by"]]
     held_by = {r["id"]: dict(r) for r in await conn.fetch(
         """SELECT id, ground, reference, subject_id IS NOT NULL AS on_subject, tenant_id,
                   placed_at FROM legal_hold WHERE id = ANY($1::uuid[])""",
-        [j["held_by"] for j in jobs if j["status"] == "held" and j["held_by"]])}
+        holding)} if holding else {}
     by_job: dict[uuid.UUID, list[asyncpg.Record]] = {j["id"]: [] for j in jobs}
     for row in stores:
         by_job[row["job_id"]].append(row)
@@ -486,21 +509,29 @@ async def reemit_overdue(
     only their first answer counts."""
     jobs = await conn.fetch(
         """SELECT id, reemitted, deadline_at < now() AS late,
+                  -- when the stores were asked: made, or started after a hold (a fresh deadline)
+                  greatest(created_at, deadline_at - $2::interval) AS asked_at,
                   request_scope::text AS request_scope FROM erasure_job
            WHERE status IN ('pending', 'stuck')
              AND (coalesce(reemit_at, created_at + $1::interval) < now() OR deadline_at < now())
            FOR UPDATE SKIP LOCKED""",
-        first_after,
+        first_after, deadline,
     )
-    busy = await _busy_stores(conn, since=first_after) if jobs else set()
+    # A store that answered jobs lately, but none made after this one was asked (`first_after` of
+    # slack for partitions that run ahead of others), is working through a queue towards it:
+    # behind, not deaf, and asking again would only lengthen its queue (under a mass erasure,
+    # several times over). One that answered newer jobs but not this one lost the request; one
+    # that answered nothing for three pauses may be down: both are asked again.
+    answered = await _answered_up_to(conn, since=3 * first_after) if jobs else {}
     asked = 0
     for job in jobs:
         pending = await conn.fetch(
             "SELECT store FROM erasure_job_store WHERE job_id = $1 AND status = 'pending'", job["id"]
         )
-        if not job["late"] and all(r["store"] in busy for r in pending):
-            # Every missing store is answering other jobs: it is behind, not deaf. Asking again
-            # would only double its queue (under a mass erasure, several times over).
+        if not job["late"] and all(
+                r["store"] in answered
+                and answered[r["store"]] < job["asked_at"] + first_after for r in pending):
+            # Every missing store is behind: it is not asked again for now.
             await conn.execute(
                 "UPDATE erasure_job SET reemit_at = now() + $2::interval WHERE id = $1",
                 job["id"], first_after)
@@ -528,12 +559,21 @@ async def reemit_overdue(
     return asked
 
 
-async def _busy_stores(conn: asyncpg.Connection, *, since: timedelta) -> set[str]:
-    """Stores that answered an open job within `since`: their consumer is working through a
-    queue. Only open jobs are looked at (few, and indexed), never the whole history."""
+async def _answered_up_to(conn: asyncpg.Connection, *, since: timedelta) -> dict[str, datetime]:
+    """Per store that answered any job within `since`: the creation time of the newest job it
+    answered. Open jobs and the jobs completed within `since` are looked at (few, and indexed),
+    never the whole history; the completed ones count because the slowest store's answer is
+    the one that completes a job."""
     rows = await conn.fetch(
-        """SELECT DISTINCT s.store FROM erasure_job j
-           JOIN erasure_job_store s ON s.job_id = j.id
-           WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval""",
+        """SELECT store, max(created_at) AS newest FROM (
+               SELECT s.store, j.created_at FROM erasure_job j
+               JOIN erasure_job_store s ON s.job_id = j.id
+               WHERE j.status IN ('pending', 'stuck') AND s.acknowledged_at > now() - $1::interval
+               UNION ALL
+               SELECT s.store, j.created_at FROM erasure_job j
+               JOIN erasure_job_store s ON s.job_id = j.id
+               WHERE j.completed_at > now() - $1::interval
+                 AND s.acknowledged_at > now() - $1::interval) answered
+           GROUP BY store""",
         since)
-    return {r["store"] for r in rows}
+    return {r["store"]: r["newest"] for r in rows}

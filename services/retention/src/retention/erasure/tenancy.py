@@ -9,6 +9,7 @@ registered a second ago is found) and retention keeps no copy of who belongs whe
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,8 @@ import httpx
 from privacy_kit.auth import mint_service_token
 from privacy_kit.calls import service_client
 from privacy_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 class TenantUnresolved(Exception):
@@ -27,14 +30,22 @@ async def subject_person(settings: ServiceSettings, subject_id: str) -> dict[str
     """What training-records says of a person (`kind`, `tenant_id`), or None when it holds no
     such person (e.g. a visitor known only to consent, or a person already erased there)."""
     url = f"{settings.training_records_url}/internal/subjects/{quote(subject_id, safe='')}/tenant"
+    headers = {"Authorization": f"Bearer {mint_service_token(settings)}"}
     try:
-        answer = await service_client().get(
-            url, headers={"Authorization": f"Bearer {mint_service_token(settings)}"})
+        try:
+            answer = await service_client().get(url, headers=headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            # A pooled connection training-records closed as it went idle (its keep-alive ran
+            # out just as the request was sent): a read, so asked once more on a fresh one.
+            answer = await service_client().get(url, headers=headers)
     except httpx.HTTPError as exc:
+        log.warning("training-records could not say whose participant a subject is: %r", exc)
         raise TenantUnresolved(f"{type(exc).__name__}") from exc
     if answer.status_code in (404, 422):
         return None
     if answer.status_code != 200:
+        log.warning("training-records answered HTTP %d on whose participant a subject is",
+                    answer.status_code)
         raise TenantUnresolved(f"HTTP {answer.status_code}")
     person: dict[str, Any] = answer.json()
     return person

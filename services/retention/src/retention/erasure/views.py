@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
 
 from privacy_kit import guards
 from privacy_kit.app import DbConn
@@ -32,7 +34,7 @@ StaffOrService = Annotated[Principal, Depends(require_roles(*STAFF, SERVICE_ROLE
              description="A subject job for a participant whose organisation is under a legal "
              "hold is made `held` (named in `held_by`) and starts when the hold is released "
              "(O17); a hold on the subject itself refuses the job (409 `legal_hold`).")
-async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, conn: DbConn,
+async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, request: Request,
                              settings: SettingsDep) -> dict:
     if not principal.has(*STAFF, SERVICE_ROLE):
         await check_beheerder_erasure(principal, body, settings)
@@ -40,19 +42,29 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
     tenant = body.tenant_id or principal.tenant
     screened = await guards.check_for_tenant(
         settings, {"reason": body.reason, "reference": body.reference}, tenant_id=tenant)
+    pool: asyncpg.Pool = request.app.state.pool
+    tenant_of: service.TenantOf = partial(subject_tenant, settings)
     try:
-        async with conn.transaction():
-            job_id = await service.create_job(
-                conn=conn, request=body, requested_by=principal.sub, trigger="api",
-                secret=settings.certificate_secret,
-                deadline=timedelta(seconds=settings.erasure_deadline_s),
-                source=settings.service_name, expected_stores=settings.expected_stores,
-                tenant_of=partial(subject_tenant, settings),
-            )
-            await guards.record_findings(
-                conn, screened.findings, record_kind="erasure_job", record_id=job_id,
-                tenant_id=tenant, subject_id=body.subject_id,
-                agreement_id=screened.agreement_id)
+        if body.scope == "subject" and body.subject_id is not None:
+            # O17: training-records is asked whose participant this is before a pooled
+            # connection is taken for the job, so that none of retention's ten waits on another
+            # service meanwhile. The holds are still read in the job's own transaction.
+            if await _asks_tenant(pool, settings.expected_stores):
+                tenant_of = _answered(await subject_tenant(settings, body.subject_id))
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                job_id = await service.create_job(
+                    conn=conn, request=body, requested_by=principal.sub, trigger="api",
+                    secret=settings.certificate_secret,
+                    deadline=timedelta(seconds=settings.erasure_deadline_s),
+                    source=settings.service_name, expected_stores=settings.expected_stores,
+                    tenant_of=tenant_of,
+                )
+                await guards.record_findings(
+                    conn, screened.findings, record_kind="erasure_job", record_id=job_id,
+                    tenant_id=tenant, subject_id=body.subject_id,
+                    agreement_id=screened.agreement_id)
+            job = await service.get_job(conn=conn, job_id=job_id)
     except TenantUnresolved as exc:
         raise ApiError(503, "service_unavailable",
                        tr("training-records cannot say right now whether this person's "
@@ -70,9 +82,33 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, co
     except service.UnderLegalHold as exc:
         raise ApiError(409, "legal_hold",
                        tr("This data is under a legal hold and is kept until the hold is released.")) from exc
-    job = await service.get_job(conn=conn, job_id=job_id)
     assert job is not None
     return job
+
+
+# Whether subject jobs ask training-records, as read at most a few seconds ago, per pool. Only
+# a hint for asking early: create_job decides again on the inventory it reads itself, and asks
+# training-records then (inside its transaction) where the hint said no. Read through the pool
+# on every job, a second wait for a connection made the slowest of 100 requests at once
+# outlive the gateway's timeout.
+_HINT_S = 5.0
+_hints: dict[int, tuple[float, bool]] = {}
+
+
+async def _asks_tenant(pool: asyncpg.Pool, expected: list[str]) -> bool:
+    now = time.monotonic()
+    hint = _hints.get(id(pool))
+    if hint is None or hint[0] < now:
+        async with pool.acquire() as conn:
+            hint = (now + _HINT_S, await service.asks_tenant(conn=conn, expected=expected))
+        _hints[id(pool)] = hint
+    return hint[1]
+
+
+def _answered(tenant: str | None) -> service.TenantOf:
+    async def tenant_of(_subject_id: str) -> str | None:
+        return tenant
+    return tenant_of
 
 
 @router.get("", summary="Erasure jobs, newest first, filtered and paged")
