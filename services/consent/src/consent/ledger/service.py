@@ -42,10 +42,10 @@ RECORD_COLUMNS = """id, subject_id, chain_index, purpose_id, granted, policy_ver
 
 # One statement, one index range scan: the latest record per purpose joined to the catalogue,
 # the active objection, renewal flags and the version in force.
-STATE_SQL = f"""
+_STATE_SQL = """
 WITH latest AS (
     SELECT DISTINCT ON (purpose_id) purpose_id, id, granted, policy_version, method, recorded_at
-    FROM consent_record WHERE subject_id = $1
+    FROM consent_record WHERE subject_id = $1{record_filter}
     ORDER BY purpose_id, chain_index DESC
 )
 SELECT p.id AS purpose, p.direct_marketing, p.gpc_refusal, p.default_granted,
@@ -57,14 +57,20 @@ SELECT p.id AS purpose, p.direct_marketing, p.gpc_refusal, p.default_granted,
              AND p.id = ANY (v.material_purposes)), false) AS needs_renewal,
        o.id AS obj_id, o.purposes AS obj_purposes, o.actor_sub AS obj_actor_sub,
        o.actor_role AS obj_actor_role, o.created_at AS obj_created_at,
-       ({CURRENT_POLICY_SQL}) AS current_policy,
+       ({current_policy}) AS current_policy,
        EXISTS (SELECT 1 FROM subject_restriction r WHERE r.subject_id = $1) AS restricted
 FROM purpose p
 LEFT JOIN latest l ON l.purpose_id = p.id
 LEFT JOIN marketing_objection o ON o.subject_id = $1 AND o.lifted_at IS NULL
-WHERE p.retired_at IS NULL OR l.id IS NOT NULL
+WHERE (p.retired_at IS NULL OR l.id IS NOT NULL){purpose_filter}
 ORDER BY p.id
 """
+STATE_SQL = _STATE_SQL.format(current_policy=CURRENT_POLICY_SQL, record_filter="",
+                              purpose_filter="")
+# The same for one purpose ($2): what a save answers with, without the whole catalogue.
+PURPOSE_STATE_SQL = _STATE_SQL.format(current_policy=CURRENT_POLICY_SQL,
+                                      record_filter=" AND purpose_id = $2",
+                                      purpose_filter=" AND p.id = $2")
 
 
 def acting_as(principal: Principal, subject_id: str) -> Actor:
@@ -135,9 +141,12 @@ def _effective(row: Mapping[str, Any], *, gpc: bool) -> EffectiveConsent:
 
 
 async def effective_state(
-    *, conn: asyncpg.Connection, subject_id: str, gpc: bool = False
+    *, conn: asyncpg.Connection, subject_id: str, gpc: bool = False,
+    purpose_id: str | None = None,
 ) -> SubjectConsents:
-    rows = await conn.fetch(STATE_SQL, subject_id)
+    """The subject's effective consent per purpose (only `purpose_id`'s when given)."""
+    rows = await (conn.fetch(STATE_SQL, subject_id) if purpose_id is None
+                  else conn.fetch(PURPOSE_STATE_SQL, subject_id, purpose_id))
     objection = None
     if rows and rows[0]["obj_id"] is not None:
         objection = _objection_read({**dict(rows[0]), "subject_id": subject_id}, prefix="obj_")
@@ -270,7 +279,8 @@ async def record_change(
         actor=actor, ledger_key=ledger_key, tenant_id=change.tenant_id if actor.on_behalf else token_tenant,
         parental_consent_id=change.parental_consent_id, gpc=gpc, chain_locked=True,
     )
-    effective = (await effective_state(conn=conn, subject_id=subject_id)).consents[purpose_id]
+    effective = (await effective_state(conn=conn, subject_id=subject_id,
+                                       purpose_id=purpose_id)).consents[purpose_id]
     await events.consent_changed(conn, subject_id=subject_id, purpose=purpose_id,
                                  granted=effective.granted, tenant_id=record.tenant_id)
     return ConsentRecordWritten(**record.model_dump(), effective=effective)
