@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,8 @@ from devstack.infra import (
 )
 from devstack.testing import read_events
 from privacy_kit.auth import mint_token
-from privacy_kit.events import Envelope, Topic
+from privacy_kit.events import Topic
+from privacy_kit.protocol import ErasureRequested, ErasureScope, envelope
 from privacy_kit.settings import DEV_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,9 +95,12 @@ async def _load_progress(dsn: str, tenant: str, training: dict[str, Any],
 
 async def _erase(bootstrap: str, prefix: str, tenant: str) -> tuple[float, dict[str, Any]]:
     job = str(uuid.uuid4())
-    event = Envelope(type="erasure.requested", source="bench", tenant_id=tenant, data={
-        "job_id": job, "stores": ["training-records"],
-        "scope": {"kind": "tenant", "tenant_id": tenant}})
+    # The typed event retention sends (privacy_kit.protocol): a dict missing a field would be
+    # dead-lettered by the store and the bench would wait for an answer that never comes.
+    event = envelope(ErasureRequested(
+        job_id=uuid.UUID(job), stores=["training-records"],
+        scope=ErasureScope(kind="tenant", tenant_id=tenant),
+        deadline_at=datetime.now(UTC) + timedelta(days=30)), source="bench", tenant_id=tenant)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:

@@ -150,3 +150,19 @@ async def test_small_answers_come_back_whole_and_large_ones_streamed_intact(
             assert len(response.json()["pad"]) == pad
             assert int(response.headers["content-length"]) == len(response.content)
             assert response.headers.get_list("set-cookie") == ["a=1"]
+
+
+async def test_a_breach_may_carry_a_bigger_body_than_any_other_route(
+    echo_url: str, gateway_settings: Settings,
+) -> None:
+    """150,000 affected ids (about 6 MiB) pass on POST /v1/breaches; the same body anywhere
+    else is refused with 413 before it is forwarded."""
+    settings = gateway_settings.model_copy(update={"breach_url": echo_url})
+    body = {"title": "t", "affected_subject_ids": [str(uuid.uuid4()) for _ in range(150_000)]}
+    async with app_client(create_app(settings)) as client:
+        breach = await client.post("/v1/breaches", json=body, headers=auth("dpo"))
+        other = await client.post("/v1/subject-requests", json=body,
+                                  headers=auth("participant", sub="s1"))
+    assert breach.status_code == 200, breach.text[:300]
+    assert breach.json()["path"] == "/v1/breaches"
+    assert other.status_code == 413, other.text[:300]

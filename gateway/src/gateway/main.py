@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -17,7 +18,7 @@ from gateway import docs, i18n  # noqa: F401  (i18n: the gateway's Dutch texts)
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import Upstreams
 from gateway.ratelimit import RateLimiter
-from gateway.routes import ALL_METHODS
+from gateway.routes import ALL_METHODS, BODY_LIMITS
 from gateway.settings import Settings
 from gateway.views import router
 from privacy_kit import telemetry
@@ -73,7 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.public_rate_limiter = RateLimiter(settings.public_rate_limit_per_minute)
     # The same body limits and JSON hygiene as every service, before anything is forwarded
     # (inside the observability middleware: a refusal is logged and counted like any answer).
-    app.add_middleware(RequestHygieneMiddleware, limits=InputLimits.from_settings(settings))
+    limits = InputLimits.from_settings(settings)
+    app.add_middleware(RequestHygieneMiddleware, limits=limits, route_limits={
+        route: replace(limits, max_body_bytes=max(size, limits.max_body_bytes),
+                       max_items=max(items, limits.max_items))
+        for route, (size, items) in BODY_LIMITS.items()})
     install_observability(app, settings)
     if settings.cors_allow_origins:
         # Outermost: preflights are answered before anything else, and every answer (errors

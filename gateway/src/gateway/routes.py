@@ -53,6 +53,14 @@ class Route:
         return method.upper() in self._methods and self.matches_path(path)
 
 
+# Routes whose bodies may be bigger than the gateway's input limits (MAX_BODY_BYTES,
+# MAX_JSON_ITEMS): (method, path pattern) -> (bytes, items per list). A breach may name up to
+# 200,000 affected people (the breach service takes as much); every other route keeps the
+# tight default, which is checked before the token (privacy_kit.validation).
+BODY_LIMITS: dict[tuple[str, str], tuple[int, int]] = {
+    ("POST", r"^/v1/breaches/?$"): (10 * 1024 * 1024, 200_000),
+}
+
 ROUTES: tuple[Route, ...] = (
     # Public: anonymous visitors' cookie choices (O10), the purposes and policy texts a consent
     # screen shows, and checking that a certificate is genuine.

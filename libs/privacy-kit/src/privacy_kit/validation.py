@@ -24,6 +24,7 @@ import math
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -179,11 +180,25 @@ def is_json(content_type: str | None) -> bool:
 
 
 class RequestHygieneMiddleware:
-    """Body size, JSON shape and text hygiene for every request (see the module docstring)."""
+    """Body size, JSON shape and text hygiene for every request (see the module docstring).
 
-    def __init__(self, app: ASGIApp, limits: InputLimits | None = None) -> None:
+    `route_limits` gives other limits to the requests of some routes, by method and path
+    pattern (the gateway: a breach naming up to 200,000 affected people is bigger than any other
+    body, and gets through to the breach service, which takes it; every other route keeps the
+    tight default)."""
+
+    def __init__(self, app: ASGIApp, limits: InputLimits | None = None,
+                 route_limits: Mapping[tuple[str, str], InputLimits] | None = None) -> None:
         self.app = app
-        self.limits = limits or InputLimits()
+        self.default_limits = limits or InputLimits()
+        self.route_limits = [(method, re.compile(pattern), route)
+                             for (method, pattern), route in (route_limits or {}).items()]
+
+    def limits_for(self, scope: Scope) -> InputLimits:
+        for method, pattern, limits in self.route_limits:
+            if scope["method"] == method and pattern.match(scope["path"]):
+                return limits
+        return self.default_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODYLESS:
@@ -196,7 +211,8 @@ class RequestHygieneMiddleware:
             await self.app(scope, receive, send)
             return
         json_body = is_json(headers.get("content-type"))
-        limit = self.limits.max_body_bytes if json_body else self.limits.max_upload_bytes
+        limits = self.limits_for(scope)
+        limit = limits.max_body_bytes if json_body else limits.max_upload_bytes
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
@@ -215,13 +231,13 @@ class RequestHygieneMiddleware:
             if len(body) > limit:
                 await _too_large(limit)(scope, receive, send)
                 return
-        refusal = self._check_json(bytes(body))
+        refusal = self._check_json(bytes(body), limits)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    def _check_json(self, body: bytes) -> JSONResponse | None:
+    def _check_json(self, body: bytes, limits: InputLimits) -> JSONResponse | None:
         if not body.strip():
             return None
         try:
@@ -230,7 +246,7 @@ class RequestHygieneMiddleware:
             return _invalid([{"field": str(exc)[:40], "message": "appears twice in one object"}])
         except RecursionError:
             return _invalid([{"field": "body",
-                              "message": f"nests deeper than {self.limits.max_depth} levels"}])
+                              "message": f"nests deeper than {limits.max_depth} levels"}])
         except json.JSONDecodeError:
             return None  # FastAPI says where the JSON breaks, in the shared error shape
         except UnicodeDecodeError as exc:
@@ -238,7 +254,7 @@ class RequestHygieneMiddleware:
                               f"(byte {exc.start} cannot be read)"}])
         except ValueError as exc:  # e.g. an integer of thousands of digits
             return _invalid([{"field": "body", "message": f"cannot be read: {exc}"}])
-        problems = json_problems(document, self.limits)
+        problems = json_problems(document, limits)
         return _invalid(problems) if problems else None
 
 

@@ -20,6 +20,11 @@ class Settings(ServiceSettings):
     deadline_sweep_interval_s: float = 60.0
     # A time up to this far ahead of the server's clock is taken as "now" (clock skew).
     future_tolerance_s: float = 60.0
+    # A breach may name up to 200,000 affected people (`BreachCreate`), some 40 bytes each in
+    # JSON: this service takes bodies and lists that big (the kit's defaults: 1 MiB, 100,000);
+    # the gateway lets them through on `POST /v1/breaches` only (gateway.routes.BODY_LIMITS).
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_json_items: int = 200_000
     # Asking training-records which tenant each affected subject belongs to.
     lookup_batch_size: int = 10_000
     lookup_concurrency: int = 4
