@@ -283,9 +283,7 @@ class EventConsumer(Worker):
                         # A handler that caught a failed statement left the transaction
                         # aborted, which COMMIT would turn into a silent rollback: ask first.
                         await conn.execute("SELECT 1")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # (a cancellation is no Exception: it goes up as it is)
                 if conn.is_closed():
                     raise
                 log.info("%s: a batch of %d events failed (%s); again, each in a savepoint",
@@ -308,8 +306,6 @@ class EventConsumer(Worker):
                         with self._span(record, event):
                             async with conn.transaction():  # a savepoint
                                 await self._apply_on(conn, handler, event)
-                    except asyncio.CancelledError:
-                        raise
                     except Exception as exc:
                         if conn.is_closed():
                             raise
