@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -477,3 +477,17 @@ def strict_date_text(value: Any) -> Any:
     if isinstance(value, date | datetime | str):
         return value
     raise ValueError("give a date as text, e.g. '2026-01-05'")
+
+
+def up_to_today(refusal: str) -> Callable[[date], date]:
+    """A pydantic `AfterValidator`: the date is not after today in the Netherlands, else
+    `refusal` (e.g. a verification or a signature cannot lie in the future). With
+    `strict_date_text` before it: `Annotated[date, BeforeValidator(strict_date_text),
+    AfterValidator(up_to_today("..."))]`."""
+
+    def check(value: date) -> date:
+        if value > amsterdam_today():
+            raise ValueError(refusal)
+        return value
+
+    return check

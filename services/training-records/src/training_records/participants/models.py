@@ -2,11 +2,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from privacy_kit.guards import amsterdam_today, strict_date_text
+from privacy_kit.guards import amsterdam_today, strict_date_text, up_to_today
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -40,23 +49,14 @@ class ParentalConsent(BaseModel):
 
     model_config = _FORBID
     method: str = Field(min_length=1, max_length=200, description="How it was verified.")
-    verified_at: date = Field(description="The day it was verified (Europe/Amsterdam), as text "
-                              "'YYYY-MM-DD': not in the future, not before the birth date.")
+    verified_at: Annotated[
+        date, BeforeValidator(strict_date_text),
+        AfterValidator(up_to_today("parental consent cannot be verified in the future")),
+    ] = Field(description="The day it was verified (Europe/Amsterdam), as text 'YYYY-MM-DD': "
+              "not in the future, not before the birth date.")
     guardian_reference: str | None = Field(
         None, min_length=1, max_length=200,
         description="A pseudonymous reference to the guardian and the proof, not a name.")
-
-    @field_validator("verified_at", mode="before")
-    @classmethod
-    def _text_date(cls, value: Any) -> Any:
-        return strict_date_text(value)
-
-    @field_validator("verified_at")
-    @classmethod
-    def _not_future(cls, value: date) -> date:
-        if value > amsterdam_today():
-            raise ValueError("parental consent cannot be verified in the future")
-        return value
 
 
 Preferences = dict[str, str | int | bool | None]

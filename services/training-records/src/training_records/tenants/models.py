@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from privacy_kit.guards import amsterdam_today, strict_date_text
+from privacy_kit.guards import strict_date_text, up_to_today
 
 ContractState = Literal["active", "suspended", "terminated"]
 # O2: what a Beheerder sees of the tenant's participants they did not register or assign.
@@ -74,22 +74,13 @@ class AgreementCreate(BaseModel):
 
     action: AgreementAction = Field("recorded", description="'recorded' puts an agreement in "
                                     "force, 'ended' ends the one in force.")
-    effective_on: date = Field(description="The date of the signed agreement (or its end).")
+    effective_on: Annotated[
+        date, BeforeValidator(strict_date_text),
+        AfterValidator(up_to_today("an agreement is recorded once it is signed, not before")),
+    ] = Field(description="The date of the signed agreement (or its end).")
     document_reference: str = Field(
         min_length=1, max_length=200,
         description="Where the signed document is kept (a contract or file number).")
-
-    @field_validator("effective_on", mode="before")
-    @classmethod
-    def _text_date(cls, value: Any) -> Any:
-        return strict_date_text(value)
-
-    @field_validator("effective_on")
-    @classmethod
-    def _not_future(cls, value: date) -> date:
-        if value > amsterdam_today():
-            raise ValueError("an agreement is recorded once it is signed, not before")
-        return value
 
 
 class AgreementRead(BaseModel):
