@@ -49,6 +49,7 @@ from bench.seed import (
     assign_with_results,
     copy_participants,
     progress,
+    seeding,
     two_consents_each,
 )
 from breach.register.models import REGISTER_EXAMPLE
@@ -70,28 +71,16 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, people: list[uuid.UUID]) ->
     made.raise_for_status()
     training = made.json()
     tid, now = uuid.UUID(tenant), datetime.now(UTC)
-    conn = await asyncpg.connect(stack.database_urls["training-records"])
-    try:
+    async with seeding(stack.database_urls["training-records"]) as conn:
         await copy_participants(conn, tid, people)
         train = uuid.UUID(training["id"])
         await assign_with_results(conn, tid, train, people)
         modules = [uuid.UUID(m["id"]) for m in training["modules"]]
         await progress(conn, tid, people, modules, now)
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    conn = await asyncpg.connect(stack.database_urls["consent"])
-    try:
+    async with seeding(stack.database_urls["consent"]) as conn:
         await two_consents_each(conn, tenant, people, now)
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    conn = await asyncpg.connect(stack.database_urls["subject-rights"])
-    try:
+    async with seeding(stack.database_urls["subject-rights"]) as conn:
         await access_requests(conn, tenant, people, now)
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
     breach = await gw.post("/v1/breaches", headers=DPO, json={
         **REGISTER_EXAMPLE, "affected_subject_ids": [str(p) for p in people]})
     if breach.status_code != 201:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+
+@asynccontextmanager
+async def seeding(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to load one store's database with; ANALYZE once it is loaded, so that the
+    benchmark runs on the plans of the data it has, then closed."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        yield conn
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
 
 async def copy_participants(

@@ -43,7 +43,7 @@ import httpx
 
 from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
 from bench.result import print_result, print_rows, row
-from bench.seed import assign_with_results, copy_participants
+from bench.seed import assign_with_results, copy_participants, seeding
 from devstack.infra import Tansu, start_embedded_postgres
 from devstack.stack import Stack
 from devstack.testing import auth
@@ -90,8 +90,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, records: int) -> Load:
     active = [uuid.uuid4() for _ in range(max(1, closing // 10))]
     opted = closed[:: 100]
     modules = [uuid.UUID(m["id"]) for t in trainings for m in t["modules"]]
-    conn = await asyncpg.connect(stack.database_urls["training-records"])
-    try:
+    async with seeding(stack.database_urls["training-records"]) as conn:
         await copy_participants(conn, tid, closed + active, created_at=now - timedelta(days=400),
                                 closed_at=closed_at, closing=len(closed))
         await conn.copy_records_to_table(
@@ -108,9 +107,6 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, records: int) -> Load:
                                             "started_at", "completed_at", "time_spent_s"],
                 records=[(p, m, tid, started, started if k % 4 else None, 60 * (1 + k % 30))
                          for p in people[start:start + CHUNK] for k, m in enumerate(modules)])
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
     return Load(tenant, closed, opted, active, modules)
 
 

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 from bench.memory import max_peak_row, peak_rows, peaks, reset_peaks
@@ -38,6 +37,7 @@ from bench.seed import (
     assign_with_results,
     copy_participants,
     progress,
+    seeding,
     two_consents_each,
 )
 from devstack.infra import Tansu, start_embedded_postgres
@@ -68,8 +68,7 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
     tid, now = uuid.UUID(tenant), datetime.now(UTC)
     people = [uuid.uuid4() for _ in range(participants)]
     records = 0
-    conn = await asyncpg.connect(stack.database_urls["training-records"])
-    try:
+    async with seeding(stack.database_urls["training-records"]) as conn:
         await copy_participants(conn, tid, people)
         records += participants
         for training in trainings:
@@ -78,21 +77,11 @@ async def _load(stack: Stack, gw: httpx.AsyncClient, participants: int) -> tuple
             modules = [uuid.UUID(m["id"]) for m in training["modules"]]
             await progress(conn, tid, people, modules, now)
             records += participants * (2 + len(modules))
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    conn = await asyncpg.connect(stack.database_urls["consent"])
-    try:
+    async with seeding(stack.database_urls["consent"]) as conn:
         records += await two_consents_each(conn, tenant, people, now)
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
     few = people[: max(1, participants // 10)]
-    conn = await asyncpg.connect(stack.database_urls["subject-rights"])
-    try:
+    async with seeding(stack.database_urls["subject-rights"]) as conn:
         records += await access_requests(conn, tenant, few, now)
-    finally:
-        await conn.close()
     dpo = auth("dpo")
     breach = await gw.post("/v1/breaches", headers=dpo, json={
         "title": "Bench breach", "description": "Many people affected.",
