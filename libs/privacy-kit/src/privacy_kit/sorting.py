@@ -7,10 +7,11 @@ A list declares its order once::
                      tiebreak=("t.id", "uuid"), default="-created_at")
 
     async def list_x(page: Paging, sort: Annotated[SortOrder, Depends(ORDER)]) -> Page[X]:
-        where, order_by, args = sort.keyset(page, first_param=2)
-        rows = await conn.fetch(f"... WHERE tenant_id = $1 AND {where} ORDER BY {order_by} "
-                                f"LIMIT {page.limit + 1}", tenant_id, *args)
+        rows = await sort.fetch_page(conn, page, "SELECT * FROM t WHERE tenant_id = $1",
+                                     tenant_id)
         return page_of(rows, page, sort.cursor_key)
+
+(`sort.keyset(page, first_param=...)` gives the pieces for a query of another shape.)
 
 The cursor holds the sort it was made for: a cursor from another sort is refused (422).
 Only NOT NULL columns are offered: a keyset over NULLs would skip rows.
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Query
 
 from privacy_kit.errors import ApiError
@@ -67,6 +69,17 @@ class SortOrder:
         where = (f"({self.field.column}, {self.tiebreak.column}) {op} "
                  f"(${a}::text::{self.field.sql_type}, ${b}::text::{self.tiebreak.sql_type})")
         return where, order_by, [str(page.cursor[1]), str(page.cursor[2])]
+
+    async def fetch_page(
+        self, conn: asyncpg.Connection, page: PageParams, select_where: str, *args: Any,
+    ) -> list[asyncpg.Record]:
+        """The rows of one page: `select_where` (`SELECT ... WHERE <conditions on $1..$n>`,
+        with `args` for them) continued after the page's cursor, in this order, one row more
+        than the page holds (for `page_of`)."""
+        where, order_by, keyset_args = self.keyset(page, first_param=len(args) + 1)
+        return list(await conn.fetch(
+            f"{select_where} AND {where} ORDER BY {order_by} LIMIT {page.limit + 1}",
+            *args, *keyset_args))
 
     def cursor_key(self, row: Any) -> list[Any]:
         """For `page_of`: the sort value and tiebreak of a row (a record, dict or model)."""

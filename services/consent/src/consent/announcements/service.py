@@ -196,9 +196,7 @@ async def acceptances(
     *, conn: asyncpg.Connection, subject_id: str, page: PageParams, sort: SortOrder
 ) -> Page[Acceptance]:
     """Newest first, unless another sort is asked for."""
-    where, order_by, args = sort.keyset(page, first_param=2)
-    rows = await conn.fetch(
-        f"""SELECT * FROM policy_acceptance WHERE subject_id = $1 AND {where}
-            ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args)
+    rows = await sort.fetch_page(
+        conn, page, "SELECT * FROM policy_acceptance WHERE subject_id = $1", subject_id)
     items = [_acceptance(r) for r in rows]
     return page_of(items, page, sort.cursor_key)

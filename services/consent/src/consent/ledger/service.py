@@ -453,11 +453,8 @@ async def parental_consents(
     *, conn: asyncpg.Connection, subject_id: str, page: PageParams = ALL_ROWS,
     sort: SortOrder = PARENTAL_CONSENT_ORDERING.default_order,
 ) -> list[ParentalConsentRead]:
-    where, order_by, args = sort.keyset(page, first_param=2)
-    rows = await conn.fetch(
-        f"""SELECT * FROM parental_consent WHERE subject_id = $1 AND {where}
-            ORDER BY {order_by} LIMIT {page.limit + 1}""", subject_id, *args
-    )
+    rows = await sort.fetch_page(
+        conn, page, "SELECT * FROM parental_consent WHERE subject_id = $1", subject_id)
     return [ParentalConsentRead(**dict(r)) for r in rows]
 
 

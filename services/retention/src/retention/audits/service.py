@@ -94,9 +94,7 @@ async def list_for(
     *, conn: asyncpg.Connection, tenant_id: str, page: PageParams, sort: SortOrder
 ) -> Page[AuditRead]:
     """Newest audit first, unless another sort is asked for."""
-    where, order_by, args = sort.keyset(page, first_param=2)
-    rows = await conn.fetch(
-        f"""SELECT * FROM client_audit WHERE tenant_id = $1 AND {where}
-            ORDER BY {order_by} LIMIT {page.limit + 1}""", tenant_id, *args)
+    rows = await sort.fetch_page(
+        conn, page, "SELECT * FROM client_audit WHERE tenant_id = $1", tenant_id)
     items = [AuditRead.model_validate(dict(r)) for r in rows]
     return page_of(items, page, sort.cursor_key)

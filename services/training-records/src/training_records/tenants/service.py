@@ -142,10 +142,8 @@ AGREEMENT_ORDERING = Ordering(
 async def agreement_history(
     *, conn: asyncpg.Connection, tenant_id: uuid.UUID, page: PageParams, sort: SortOrder,
 ) -> list[AgreementRead]:
-    where, order_by, args = sort.keyset(page, first_param=2)
-    rows = await conn.fetch(
-        f"""SELECT * FROM special_category_agreement WHERE tenant_id = $1 AND {where}
-            ORDER BY {order_by} LIMIT {page.limit + 1}""", tenant_id, *args)
+    rows = await sort.fetch_page(
+        conn, page, "SELECT * FROM special_category_agreement WHERE tenant_id = $1", tenant_id)
     return [AgreementRead(**dict(r)) for r in rows]
 
 
