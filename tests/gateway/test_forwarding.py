@@ -152,7 +152,7 @@ async def test_small_answers_come_back_whole_and_large_ones_streamed_intact(
             assert response.headers.get_list("set-cookie") == ["a=1"]
 
 
-async def test_a_breach_may_carry_a_bigger_body_than_any_other_route(
+async def test_o26_a_breach_may_carry_a_bigger_body_than_any_other_route(
     echo_url: str, gateway_settings: Settings,
 ) -> None:
     """150,000 affected ids (about 6 MiB) pass on POST /v1/breaches; the same body anywhere
