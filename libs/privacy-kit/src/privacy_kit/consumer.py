@@ -200,6 +200,13 @@ class EventConsumer(Worker):
             end = ends.get(tp)
             if end is None:
                 continue
+            # Tansu names as the log end the first offset of the last record batch, plus one:
+            # after a batch of several events that is below our position though nothing was
+            # lost. The high watermark in its latest fetch answer is the true end (after a
+            # real loss too), so the higher of the two counts.
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                end = max(end, highwater)
             position = await consumer.position(tp)
             fetched = self._fetched_since_check.pop(tp, -1)
             if position > end and fetched < end and self._rewound_at_end.get(tp) != end:
