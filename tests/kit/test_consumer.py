@@ -94,3 +94,48 @@ async def test_redelivery_changes_state_once_and_poison_goes_to_dead_letter_topi
 
 async def _equals(probe, expected: int) -> bool:
     return await probe() == expected
+
+
+async def test_events_sent_as_one_batch_are_not_read_again_once_the_consumer_is_idle(
+    suite: Suite, tmp_path: Path
+) -> None:
+    """Tansu names the log end as the last record batch's first offset plus one; a consumer
+    that trusted that alone took a caught-up position for a lost topic and read the whole
+    topic again at its next check (a warning, and every event looked up once more)."""
+    migrations = tmp_path / "counter"
+    migrations.mkdir()
+    (migrations / "0001.sql").write_text("CREATE TABLE counter (n int); INSERT INTO counter VALUES (0);")
+    dsn = await suite.new_database("batched")
+    settings = ServiceSettings(**{**suite.env(dsn, "batched"), "consumer_position_check_s": 0.1})
+    app = create_app(settings, title="batched", migrations=migrations,
+                     subscriptions=subscribe(on(Count, _count)))
+    topic = suite.topic(Topic.SUBJECT)
+    async with app_client(app) as client:
+        producer = AIOKafkaProducer(bootstrap_servers=suite.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            # Sent without waiting in between: one batch of five records on the wire.
+            sent = [await producer.send(topic, envelope(Count(by=1), source="test",
+                                                        subject_id="s1").model_dump_json().encode(),
+                                        key=b"s1") for _ in range(5)]
+            offsets = [(await ack).offset for ack in sent]
+        finally:
+            await producer.stop()
+        assert offsets == [0, 1, 2, 3, 4]
+
+        async def counter() -> int:
+            async with app.state.pool.acquire() as conn:
+                return int(await conn.fetchval("SELECT n FROM counter"))
+
+        await wait_for(lambda: _equals(counter, 5), what="the batch applied")
+        consumer = app.state.consumer
+        # Idle past several position checks (each one asks the broker, so marks contact).
+        caught_up = consumer.last_contact
+        await wait_for(lambda: _after(consumer, caught_up + 1.0), what="position checks to pass")
+        health = (await client.get("/healthz")).json()["consumer"]
+        assert health["rewinds"] == 0 and health["lag"] == 0, health
+        assert await counter() == 5
+
+
+async def _after(consumer, moment: float) -> bool:
+    return bool(consumer.last_contact >= moment)
