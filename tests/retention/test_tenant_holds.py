@@ -146,3 +146,29 @@ async def test_o17_a_hold_on_another_tenant_or_category_leaves_rectification_ope
     r = await tr.patch(f"/v1/tenants/{tenant}/participants/{person}", headers=OPERATOR,
                        json={"name": "Joris Bakker-de Wit"})
     assert r.status_code == 200, r.text
+
+
+async def test_o17_an_account_training_records_ended_is_held_by_the_tenant_its_request_names(
+    platform,
+) -> None:
+    """After a sweep ends accounts, training-records has erased the people before it asks the
+    other stores to: asked over HTTP, it would no longer know their tenant, and a hold on that
+    tenant would not hold the erasure of what consent and the others keep of them."""
+    tenant, _ = await _participant(platform)
+    hold = await _hold(platform, tenant_id=tenant)
+    ended = str(uuid.uuid4())  # no longer known to training-records
+    await platform.publish("privacy.subject", envelope(
+        SubjectErasureRequested(reason="account_closed_term_ended", trigger="retention sweep"),
+        source="training-records", subject_id=ended, tenant_id=tenant))
+
+    async def the_job() -> dict[str, Any] | None:
+        row = await platform.fetch("retention", "SELECT id, status, held_by, held_reason "
+                                   "FROM erasure_job WHERE subject_id = $1", ended)
+        return dict(row[0]) if row else None
+
+    job = await wait_for(the_job, timeout=30, what="the job of the ended account")
+    assert job["status"] == "held" and job["held_reason"] == "tenant_on_hold"
+    assert str(job["held_by"]) == hold
+    r = await platform.retention.post(f"/v1/legal-holds/{hold}/release", headers=DPO)
+    assert r.status_code == 200, r.text
+    assert (await platform.finished_job(str(job["id"])))["status"] == "completed"

@@ -19,7 +19,7 @@ from privacy_kit.protocol import (
 )
 from retention.erasure import service
 from retention.erasure.models import ErasureJobCreate
-from retention.erasure.tenancy import subject_tenant
+from retention.erasure.tenancy import TRAINING_RECORDS, known_tenant, subject_tenant
 from retention.legal_hold import stopped
 from retention.register import service as register
 from retention.replay import service as replay
@@ -69,13 +69,20 @@ def subscriptions(settings: Settings) -> list[Subscription]:
     ) -> None:
         request = ErasureJobCreate(scope="subject", subject_id=event.subject(),
                                    reason=event.payload.reason)
+        # Training-records writes in its request whose participant the person is: no question
+        # back over HTTP (thousands at once after a sweep ends accounts), and the answer holds
+        # for a person it has erased already (an ended account), so that a hold on their tenant
+        # still holds the erasure elsewhere (O17).
+        tenant_of = (known_tenant(event.tenant_id)
+                     if event.source == TRAINING_RECORDS and event.tenant_id
+                     else partial(subject_tenant, settings))
         try:
             await service.create_job(
                 conn=conn, request=request, requested_by=event.source,
                 trigger=event.payload.trigger, secret=settings.certificate_secret,
                 deadline=deadline, source=settings.service_name,
                 expected_stores=settings.expected_stores,
-                tenant_of=partial(subject_tenant, settings), hold_when_unresolved=True,
+                tenant_of=tenant_of, hold_when_unresolved=True,
             )
         except service.UnderLegalHold:
             log.warning("erasure of a subject under legal hold was asked by %s; kept", event.source)

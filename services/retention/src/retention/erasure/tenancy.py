@@ -4,12 +4,15 @@ tenant also holds the erasure of each of its people, and a Beheerder erases only
 of their own tenant.
 
 Asked over HTTP rather than kept as a replicated mapping: the answer is current (a person
-registered a second ago is found) and retention keeps no copy of who belongs where.
+registered a second ago is found) and retention keeps no copy of who belongs where. When
+training-records itself asks for an erasure (`subject.erasure_requested`: an under-16 without
+parental consent, accounts a sweep ended) its request names the tenant, and that is used.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +23,9 @@ from privacy_kit.calls import service_client
 from privacy_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+TRAINING_RECORDS = "training-records"
 
 
 class TenantUnresolved(Exception):
@@ -57,3 +63,11 @@ async def subject_tenant(settings: ServiceSettings, subject_id: str) -> str | No
     person = await subject_person(settings, subject_id)
     tenant = person.get("tenant_id") if person else None
     return str(tenant) if tenant else None
+
+
+def known_tenant(tenant: str | None) -> Callable[[str], Awaitable[str | None]]:
+    """A `tenant_of` that answers what is already known: what training-records said a moment
+    ago (a view asks before it takes a connection), or what it wrote in its own request."""
+    async def tenant_of(_subject_id: str) -> str | None:
+        return tenant
+    return tenant_of

@@ -17,7 +17,7 @@ from privacy_kit.paging import Page, Paging, page_of
 from retention.erasure import service
 from retention.erasure.beheerder import check_beheerder_erasure
 from retention.erasure.models import ErasureJobCreate, ErasureJobRead, JobStatus
-from retention.erasure.tenancy import TenantUnresolved, subject_tenant
+from retention.erasure.tenancy import TenantUnresolved, known_tenant, subject_tenant
 from retention.i18n import tr
 from retention.settings import SettingsDep
 
@@ -50,7 +50,7 @@ async def create_erasure_job(body: ErasureJobCreate, principal: JobRequester, re
             # connection is taken for the job, so that none of retention's ten waits on another
             # service meanwhile. The holds are still read in the job's own transaction.
             if await _asks_tenant(pool, settings.expected_stores):
-                tenant_of = _answered(await subject_tenant(settings, body.subject_id))
+                tenant_of = known_tenant(await subject_tenant(settings, body.subject_id))
         async with pool.acquire() as conn:
             async with conn.transaction():
                 job_id = await service.create_job(
@@ -103,12 +103,6 @@ async def _asks_tenant(pool: asyncpg.Pool, expected: list[str]) -> bool:
             hint = (now + _HINT_S, await service.asks_tenant(conn=conn, expected=expected))
         _hints[id(pool)] = hint
     return hint[1]
-
-
-def _answered(tenant: str | None) -> service.TenantOf:
-    async def tenant_of(_subject_id: str) -> str | None:
-        return tenant
-    return tenant_of
 
 
 @router.get("", summary="Erasure jobs, newest first, filtered and paged")
