@@ -96,7 +96,7 @@ async def _seed(dsn: str, tenants: int, subjects: int) -> tuple[list[str], list[
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="brb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     broker = Tansu(log_file=home / "tansu.log").start()
     records_dsn = await create_database(admin_dsn, "training_records_bench")
     breach_dsn = await create_database(admin_dsn, "breach_bench")

@@ -239,7 +239,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="pgb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(data_dir)
+    server, admin_dsn = start_embedded_postgres(data_dir, throwaway=True)
     database_url = asyncio.run(create_database(admin_dsn, f"bench_{uuid.uuid4().hex[:8]}"))
     token = mint_token(DEV_SECRET, role="participant", tenant="t1", sub=SUBJECT)
     # One worker per server (uvicorn reads WEB_CONCURRENCY): the targets measure the code.

@@ -214,7 +214,7 @@ def _profile(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="erasureb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     broker = Tansu(log_file=home / "tansu.log").start()
     env = {f"CONSUMER_{k.upper()}": str(v) for k, v in (("fetch_max_wait_ms", args.fetch_wait_ms),
                                                          ("batch_size", args.batch),

@@ -85,7 +85,8 @@ def main() -> None:
                         help="cProfile one route after measuring (default: the consent read; "
                              "PUT for the save)")
     args = parser.parse_args()
-    server, admin = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="pgin", dir="/tmp")))
+    server, admin = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="pgin", dir="/tmp")),
+                                            throwaway=True)
     dsn = asyncio.run(create_database(admin, f"inproc_{uuid.uuid4().hex[:8]}"))
     os.environ.update(DATABASE_URL=dsn, KAFKA_ENABLED="false", JWT_SECRET=DEV_SECRET,
                       ENVIRONMENT="test", MIGRATE_ON_START="true")

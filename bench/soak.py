@@ -25,7 +25,7 @@ from devstack.stack import Stack
 
 async def main(args: argparse.Namespace) -> int:
     home = Path(tempfile.mkdtemp(prefix="soak", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     store = (ObjectStore(home / "broker", log_file=home / "objectstore.log").start()
              if args.broker_storage == "disk" else None)
     broker = Tansu(log_file=home / "tansu.log", store=store).start()

@@ -82,7 +82,7 @@ async def parts(stack: Stack, subject: str, runs: int = 10) -> dict[str, list[fl
 
 async def main(rounds: int, records: int, consents: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     broker = Tansu(log_file=home / "tansu.log").start()
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
                   log_dir=home / "logs")

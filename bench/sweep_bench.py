@@ -200,7 +200,7 @@ async def _follow_up(stack: Stack, since: datetime, accounts: int,
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="sweepb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     broker = Tansu(log_file=home / "tansu.log").start()
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
                   log_dir=home / "logs",

@@ -109,7 +109,7 @@ async def _until(gw: httpx.AsyncClient, url: str, headers: dict[str, str], statu
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="termb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(home / "pg")
+    server, admin_dsn = start_embedded_postgres(home / "pg", throwaway=True)
     broker = Tansu(log_file=home / "tansu.log").start()
     stack = Stack(admin_dsn=admin_dsn, kafka_bootstrap=broker.bootstrap, ports={},
                   log_dir=home / "logs",

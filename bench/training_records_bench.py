@@ -130,7 +130,7 @@ def _wait_healthy(url: str, *, consumer: bool, timeout: float = 60) -> None:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="trb", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(data_dir / "pg")
+    server, admin_dsn = start_embedded_postgres(data_dir / "pg", throwaway=True)
     broker = Tansu(log_file=data_dir / "tansu.log").start()
     dsn = await create_database(admin_dsn, "training_records_bench")
     prefix = f"b{uuid.uuid4().hex[:6]}."

@@ -86,3 +86,21 @@ def test_stack_names_a_database_per_service(tmp_path) -> None:
         "postgresql://postgres@/e2e_training_records?host=/tmp/x")
     assert set(stack.urls) == {*STORES, "gateway"}
     assert len(set(stack.urls.values())) == 6
+
+
+def test_a_throwaway_postgres_leaves_no_data_directory_behind(tmp_path) -> None:
+    """Tests and benchmarks start throwaway servers: their databases go when the process ends
+    (they filled /tmp with tens of gigabytes), while the devstack's own are kept."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from devstack.infra import start_embedded_postgres\n"
+        "for name, throwaway in (('kept', False), ('gone', True)):\n"
+        "    server, dsn = start_embedded_postgres(Path(sys.argv[1]) / name, throwaway=throwaway)\n"
+        "    print(name, dsn, flush=True)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert "kept" in result.stdout and "gone" in result.stdout, result.stderr
+    assert (tmp_path / "kept" / "PG_VERSION").exists()
+    assert not (tmp_path / "gone").exists()

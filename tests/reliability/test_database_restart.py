@@ -20,7 +20,7 @@ from privacy_kit.settings import DEV_SECRET
 
 async def test_a_service_survives_its_database_restarting() -> None:
     data = Path(tempfile.mkdtemp(prefix="pgr", dir="/tmp"))
-    server, admin_dsn = start_embedded_postgres(data)
+    server, admin_dsn = start_embedded_postgres(data, throwaway=True)
     socket_dir = parse_qs(urlsplit(admin_dsn).query)["host"][0]
     user = getattr(server, "system_user", None)
     dsn = await create_database(admin_dsn, "consent_restart")

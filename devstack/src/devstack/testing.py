@@ -296,7 +296,7 @@ def postgres_admin_dsn() -> Iterator[str]:
         return
     # Unix socket paths are short: keep the data directory near the root.
     data_dir = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
-    server, dsn = start_embedded_postgres(data_dir)
+    server, dsn = start_embedded_postgres(data_dir, throwaway=True)
     yield dsn
     del server
 
